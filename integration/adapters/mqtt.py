@@ -1,0 +1,342 @@
+"""The MQTT adapter: one broker link that outlives outages, stamps arrivals, bounds its queue.
+
+`MqttConnection.run()` connects, publishes a retained "online" (with a retained "offline" will),
+subscribes, and moves every message into a bounded queue as an `InboundMessage` stamped once
+with the injected clock. On any broker error it backs off and starts over, re-subscribing;
+cancelling it publishes "offline" and disconnects cleanly.
+
+Theory of operation
+-------------------
+`run()` walks `TRANSITIONS`:
+
+    DISCONNECTED -> CONNECTING      run() starts
+    CONNECTING   -> CONNECTED       CONNACK accepted, "online" published, subscribed
+    CONNECTING   -> BACKING_OFF     unreachable, refused, timed out, TLS failure
+    CONNECTING   -> AUTH_FAILED     the broker rejected our credentials
+    CONNECTED    -> BACKING_OFF     the connection was lost
+    BACKING_OFF  -> CONNECTING      the delay has passed (same for AUTH_FAILED)
+    any          -> DISCONNECTED    run() was cancelled
+
+Delays are capped and jittered (`integration.backoff`); a credentials failure waits the cap at
+once, as aioesphomeapi `reconnect_logic.py` does for invalid auth: retrying a wrong password
+quickly cannot succeed and only floods the broker's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import aiomqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from integration.backoff import retry_delay
+from integration.core.readings import InboundMessage
+from integration.watchers import Watchers
+
+__all__ = [
+    "ConnectionState",
+    "MqttConnection",
+    "MqttCounters",
+    "MqttSettings",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+# HA's default availability payloads (payload_available / payload_not_available):
+# https://www.home-assistant.io/integrations/mqtt/#availability
+ONLINE = "online"
+OFFLINE = "offline"
+# CONNACK "Bad user name or password" and "Not authorized" (MQTT 5.0 section 3.2.2.2); paho maps
+# the MQTT 3.1.1 return codes 4 and 5 to these (paho `_packet.convert_connack_rc_to_reason_code`).
+_AUTH_REFUSED_CODES = frozenset({0x86, 0x87})
+# Nagle's algorithm adds tens of ms of latency to small MQTT packets; paho leaves it on.
+_SOCKET_OPTIONS = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+# Enough of a payload to recognise it in a DEBUG line without logging whole documents.
+_EXCERPT_BYTES = 64
+# A shutdown must not hang on a dead broker: wait this long for the "offline" PUBACK.
+_OFFLINE_TIMEOUT_S = 2.0
+
+
+class ConnectionState(StrEnum):
+    """Where the broker link is; `AUTH_FAILED` is backing off with the maximum delay."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    BACKING_OFF = "backing_off"
+    AUTH_FAILED = "auth_failed"
+
+
+_S = ConnectionState
+TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
+    _S.DISCONNECTED: frozenset({_S.CONNECTING}),
+    _S.CONNECTING: frozenset({_S.CONNECTED, _S.BACKING_OFF, _S.AUTH_FAILED, _S.DISCONNECTED}),
+    _S.CONNECTED: frozenset({_S.BACKING_OFF, _S.DISCONNECTED}),
+    _S.BACKING_OFF: frozenset({_S.CONNECTING, _S.DISCONNECTED}),
+    _S.AUTH_FAILED: frozenset({_S.CONNECTING, _S.DISCONNECTED}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    """Broker, credentials, TLS and limits; built from the validated service config."""
+
+    host: str
+    port: int = 1883
+    client_id: str = "smart-bedroom"
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None  # None with tls=True: the system's trusted CAs
+    cert_file: str | None = None  # client certificate, for brokers that require one
+    key_file: str | None = None
+    tls_insecure: bool = False  # skip the server hostname check (self-signed setups)
+    keepalive_s: int = 30
+    availability_topic: str = "smart-bedroom/availability"
+    clean_session: bool = False  # persistent session: QoS 1 messages wait for us at the broker
+    max_queue: int = 10000  # inbound messages held for a slow consumer; older ones are dropped
+    backoff_max_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class MqttCounters:
+    """A snapshot of what the link has done, for metrics and tests."""
+
+    messages_in: int
+    dropped_overflow: int
+    reconnects: int
+    publish_failures: int
+
+
+class MqttConnection:
+    """A self-healing broker connection: run `run()` in a task, read with `messages()`."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        subscriptions: Sequence[tuple[str, int]],
+        now: Callable[[], float],
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._subscriptions = list(subscriptions)
+        self._now = now
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._queue: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=settings.max_queue)
+        self._state = ConnectionState.DISCONNECTED
+        self._client: aiomqtt.Client | None = None  # set only while CONNECTED
+        self._retry_delay_s: float | None = None
+        self._attempt = 0
+        self._ever_connected = False
+        self._outage_logged = False
+        self._watchers = Watchers()
+        self._messages_in = 0
+        self._dropped_overflow = 0
+        self._reconnects = 0
+        self._publish_failures = 0
+
+    @property
+    def state(self) -> ConnectionState:
+        """Where the link is now."""
+        return self._state
+
+    @property
+    def retry_delay_s(self) -> float | None:
+        """The delay scheduled before the next attempt while backing off, else None."""
+        return self._retry_delay_s
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting for the consumer; never above `max_queue`."""
+        return self._queue.qsize()
+
+    @property
+    def counters(self) -> MqttCounters:
+        """Counts since construction."""
+        return MqttCounters(
+            messages_in=self._messages_in,
+            dropped_overflow=self._dropped_overflow,
+            reconnects=self._reconnects,
+            publish_failures=self._publish_failures,
+        )
+
+    def next_retry_delay(self, attempt: int, auth_failed: bool) -> float:
+        """Seconds to wait after failure number `attempt` (0-based) of the current outage."""
+        return retry_delay(
+            attempt + 1,
+            cap_s=self._settings.backoff_max_s,
+            auth_failed=auth_failed,
+            rng=self._rng,
+        )
+
+    async def run(self) -> None:
+        """Stay connected until cancelled; never raises for broker trouble."""
+        try:
+            while True:
+                self._set_state(ConnectionState.CONNECTING)
+                auth_failed = False
+                try:
+                    await self._session()
+                except aiomqtt.MqttError as exc:
+                    auth_failed = _is_auth_failure(exc)
+                    self._log_unavailable(exc)
+                self._retry_delay_s = self.next_retry_delay(self._attempt, auth_failed)
+                self._attempt += 1
+                self._set_state(
+                    ConnectionState.AUTH_FAILED if auth_failed else ConnectionState.BACKING_OFF
+                )
+                await asyncio.sleep(self._retry_delay_s)
+                self._retry_delay_s = None
+        finally:
+            self._retry_delay_s = None
+            self._set_state(ConnectionState.DISCONNECTED)
+
+    async def get(self) -> InboundMessage:
+        """The oldest queued message, waiting for one if none is queued."""
+        return await self._queue.get()
+
+    async def messages(self) -> AsyncIterator[InboundMessage]:
+        """Queued messages in arrival order, forever."""
+        while True:
+            yield await self._queue.get()
+
+    async def publish(
+        self, topic: str, payload: str | bytes, *, qos: int = 0, retain: bool = False
+    ) -> bool:
+        """Publish if connected; False (and counted) when not connected or the link drops."""
+        client = self._client
+        if client is None:
+            self._publish_failures += 1
+            _LOGGER.debug("broker not connected: dropped publish to %s", topic)
+            return False
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain)
+        except aiomqtt.MqttError as exc:
+            self._publish_failures += 1
+            _LOGGER.debug("publish to %s failed: %s", topic, exc)
+            return False
+        return True
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds; re-checked at every state change and arrival."""
+        await self._watchers.wait_for(predicate)
+
+    async def _session(self) -> None:
+        """One connection, from CONNECT to its loss; raises MqttError when it ends."""
+        # A fresh client per attempt: aiomqtt 2.5 does not reset its "connected" future after
+        # an unexpected disconnection, so a reused client would skip waiting for CONNACK.
+        client = self._new_client()
+        async with client:
+            try:
+                await client.publish(self._settings.availability_topic, ONLINE, qos=1, retain=True)
+                if self._subscriptions:
+                    self._warn_refused(await client.subscribe(self._subscriptions))
+                self._client = client
+                self._on_connected()
+                async for message in client.messages:
+                    self._accept(message)
+            except asyncio.CancelledError:
+                await self._publish_offline(client)
+                raise
+            finally:
+                self._client = None
+
+    def _new_client(self) -> aiomqtt.Client:
+        s = self._settings
+        tls_params = (
+            aiomqtt.TLSParameters(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file)
+            if s.tls
+            else None
+        )
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            will=aiomqtt.Will(s.availability_topic, OFFLINE, qos=1, retain=True),
+            clean_session=s.clean_session,
+            keepalive=s.keepalive_s,
+            tls_params=tls_params,
+            tls_insecure=s.tls_insecure if s.tls else None,
+            socket_options=_SOCKET_OPTIONS,
+            # aiomqtt's own queue is left unbounded: `_accept` empties it as fast as it fills
+            # and bounds ours, counting what it drops (aiomqtt would log each drop instead).
+        )
+
+    def _on_connected(self) -> None:
+        s = self._settings
+        if self._outage_logged:
+            _LOGGER.info("broker %s:%d is back", s.host, s.port)
+        elif not self._ever_connected:
+            _LOGGER.info("broker %s:%d connected as %s", s.host, s.port, s.client_id)
+        if self._ever_connected:
+            self._reconnects += 1
+        self._ever_connected = True
+        self._outage_logged = False
+        self._attempt = 0
+        self._set_state(ConnectionState.CONNECTED)
+
+    def _accept(self, message: aiomqtt.Message) -> None:
+        """Stamp and queue one arrival; when full, drop the oldest (stale data matters least)."""
+        inbound = InboundMessage(t=self._now(), topic=message.topic.value, payload=message.payload)
+        self._messages_in += 1
+        if self._queue.full():
+            self._queue.get_nowait()
+            self._dropped_overflow += 1
+            if self._dropped_overflow == 1:
+                _LOGGER.warning(
+                    "inbound queue full (%d messages): dropping the oldest, consumer is behind",
+                    self._settings.max_queue,
+                )
+        self._queue.put_nowait(inbound)
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug("message on %s: %r", inbound.topic, inbound.payload[:_EXCERPT_BYTES])
+        self._notify()
+
+    async def _publish_offline(self, client: aiomqtt.Client) -> None:
+        try:
+            await client.publish(
+                self._settings.availability_topic,
+                OFFLINE,
+                qos=1,
+                retain=True,
+                timeout=_OFFLINE_TIMEOUT_S,
+            )
+        except aiomqtt.MqttError as exc:
+            _LOGGER.debug("could not publish %s on shutdown: %s", OFFLINE, exc)
+
+    def _warn_refused(self, granted: tuple[int, ...] | list[ReasonCode]) -> None:
+        for (topic, _qos), code in zip(self._subscriptions, granted, strict=True):
+            # Codes from 0x80 are refusals (MQTT 3.1.1 section 3.9.3); paho's v2 callbacks
+            # report each as a ReasonCode (ints are its v1 API).
+            if isinstance(code, ReasonCode) and code.is_failure:
+                _LOGGER.warning("broker refused subscription to %s", topic)
+
+    def _log_unavailable(self, exc: aiomqtt.MqttError) -> None:
+        level = logging.DEBUG if self._outage_logged else logging.WARNING
+        s = self._settings
+        _LOGGER.log(level, "broker %s:%d unavailable: %s", s.host, s.port, exc)
+        self._outage_logged = True
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state not in TRANSITIONS[self._state]:
+            raise RuntimeError(f"MQTT link cannot go from {self._state} to {state}")
+        _LOGGER.debug("broker link %s -> %s", self._state, state)
+        self._state = state
+        self._notify()
+
+    def _notify(self) -> None:
+        self._watchers.notify()
+
+
+def _is_auth_failure(exc: aiomqtt.MqttError) -> bool:
+    rc = exc.rc if isinstance(exc, aiomqtt.MqttCodeError) else None
+    return isinstance(rc, ReasonCode) and rc.value in _AUTH_REFUSED_CODES

@@ -1,0 +1,108 @@
+"""The recording format: one JSON object a line, `{"ts": <epoch s>, "topic": "...", "payload": "..."}`.
+
+A payload that is not valid UTF-8 is stored as `"payload_b64"` instead of `"payload"`, so a
+recording round-trips every message byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Self
+
+from integration.core.readings import InboundMessage
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def encode_line(message: InboundMessage) -> str:
+    """One recording line for `message` (no trailing newline)."""
+    record: dict[str, float | str] = {"ts": message.t, "topic": message.topic}
+    try:
+        record["payload"] = message.payload.decode("utf-8")
+    except UnicodeDecodeError:
+        record["payload_b64"] = base64.b64encode(message.payload).decode("ascii")
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_line(line: str) -> InboundMessage | str:
+    """The message on one recording line, or why the line is unusable."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    ts, topic = record.get("ts"), record.get("topic")
+    if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
+        return "ts is not a number of seconds"
+    if not isinstance(topic, str) or not topic:
+        return "topic is missing"
+    if isinstance(record.get("payload"), str):
+        try:
+            payload = record["payload"].encode("utf-8")
+        except UnicodeEncodeError:
+            return "payload is not valid text (use payload_b64 for bytes)"
+    elif isinstance(record.get("payload_b64"), str):
+        try:
+            payload = base64.b64decode(record["payload_b64"], validate=True)
+        except (binascii.Error, ValueError):
+            return "payload_b64 is not base64"
+    else:
+        return "payload is missing"
+    return InboundMessage(t=float(ts), topic=topic, payload=payload)
+
+
+@dataclass(slots=True)
+class BadLine:
+    """A recording line that was skipped, with where it was."""
+
+    line: int
+    reason: str
+
+
+def read_recording(
+    lines: Iterable[str], bad: list[BadLine] | None = None
+) -> Iterator[InboundMessage]:
+    """Messages from recording lines in file order; unusable lines are skipped into `bad`."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        decoded = decode_line(line)
+        if isinstance(decoded, str):
+            if bad is not None:
+                bad.append(BadLine(number, decoded))
+            continue
+        yield decoded
+
+
+class RecordingWriter:
+    """Appends messages to a recording file, flushed line by line so a crash loses nothing."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._file: IO[str] | None = None
+        self.written = 0
+
+    def __enter__(self) -> Self:
+        self._file = self._path.open("a", encoding="utf-8", newline="\n")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def write(self, message: InboundMessage) -> None:
+        """Append one message."""
+        if self._file is None:
+            raise RuntimeError("RecordingWriter used outside its `with` block")
+        self._file.write(encode_line(message) + "\n")
+        self._file.flush()
+        self.written += 1

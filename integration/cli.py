@@ -1,0 +1,180 @@
+"""The `smart-bedroom` command: verbs only — parse, call, print."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from integration import __version__
+from integration.adapters.recording import BadLine, read_recording
+from integration.adapters.rulefiles import load_rules
+from integration.config import ServiceConfig, load_config
+from integration.errors import ConfigError
+from integration.pipeline import Pipeline
+from integration.replay import ReplayResult, iso, replay, to_document
+from integration.service import Recorder, Service, run_until_signalled
+
+_CONFIG_HELP = "service config YAML (default: the embedded demo bedroom)"
+_RULES_HELP = "directory of rule files (default: built-in defaults)"
+
+
+def _default_config() -> Path:
+    return Path(str(resources.files("integration") / "defaults" / "demo.yaml"))
+
+
+def _load(config: Path | None, rules: Path | None) -> tuple[ServiceConfig, Pipeline]:
+    """Config and rules, or every located problem on stderr and exit code 1."""
+    problems = []
+    cfg = None
+    try:
+        cfg = load_config(config or _default_config())
+    except ConfigError as err:
+        problems.extend(err.problems)
+    try:
+        rule_set = load_rules(rules)
+    except ConfigError as err:
+        problems.extend(err.problems)
+    if problems or cfg is None:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1)
+    return cfg, Pipeline(cfg, rule_set)
+
+
+config_option = click.option(
+    "--config", "config", type=click.Path(path_type=Path, dir_okay=False), help=_CONFIG_HELP
+)
+rules_option = click.option(
+    "--rules", "rules", type=click.Path(path_type=Path, file_okay=False), help=_RULES_HELP
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="smart-bedroom")
+@click.option(
+    "--log-level", default="INFO", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"])
+)
+def cli(log_level: str) -> None:
+    """Keep the bedroom cool and stable; tell how restless each night was."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@config_option
+@rules_option
+def check(config: Path | None, rules: Path | None) -> None:
+    """Validate config and rule files; print every problem with file and line."""
+    cfg, pipeline = _load(config, rules)
+    sensors = len(cfg.sensor_specs())
+    click.echo(
+        f"ok: {len(cfg.rooms)} room(s), {sensors} sensor(s), {len(pipeline.subscriptions)} topic(s)"
+    )
+
+
+@cli.command()
+@config_option
+@rules_option
+def run(config: Path | None, rules: Path | None) -> None:
+    """Run the service against the configured MQTT broker until stopped."""
+    cfg, _pipeline = _load(config, rules)
+    service = Service(cfg, rules)
+    asyncio.run(run_until_signalled(service.run))
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="JSONL file to append to",
+)
+@click.option("--duration", type=float, default=None, help="stop after this many seconds")
+def record(config: Path | None, out: Path, duration: float | None) -> None:
+    """Record every message on the configured topics, one JSON object a line."""
+    cfg, _pipeline = _load(config, None)
+    recorder = Recorder(cfg, out)
+
+    async def main() -> None:
+        if duration is None:
+            await recorder.run()
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(duration):
+                await recorder.run()
+
+    asyncio.run(run_until_signalled(main))
+    click.echo(f"recorded {recorder.written} message(s) to {out}", err=True)
+
+
+@cli.command(name="replay")
+@click.argument("recording", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@config_option
+@rules_option
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document (schema in README)")
+def replay_command(recording: Path, config: Path | None, rules: Path | None, as_json: bool) -> None:
+    """Feed a recording through the same pipeline as `run`, on simulated time."""
+    _cfg, pipeline = _load(config, rules)
+    bad: list[BadLine] = []
+    started = time.perf_counter()
+    with recording.open(encoding="utf-8", errors="replace") as lines:
+        result = replay(read_recording(lines, bad), pipeline)
+    wall_s = time.perf_counter() - started
+    for line in bad[:10]:
+        click.echo(f"{recording}:{line.line}: skipped: {line.reason}", err=True)
+    if as_json:
+        document = to_document(result, pipeline, source=recording.name, bad_lines=len(bad))
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    _print_human(result, pipeline, wall_s)
+
+
+def _print_human(result: ReplayResult, pipeline: Pipeline, wall_s: float) -> None:
+    zone = pipeline.config.zone
+    stats = pipeline.stats
+    if result.first_t is None or result.last_t is None:
+        click.echo("the recording holds no messages")
+        return
+    span_s = result.last_t - result.first_t
+    speed = span_s / wall_s if wall_s > 0 else float("inf")
+    click.echo(
+        f"replayed {stats.messages} messages, {iso(result.first_t, zone)} → {iso(result.last_t, zone)}"
+    )
+    click.echo(f"  {span_s / 3600:.2f} h of recording in {wall_s:.2f} s ({speed:,.0f}x real time)")
+    readings = ", ".join(f"{kind} {n}" for kind, n in sorted(stats.readings.items())) or "none"
+    click.echo(f"  readings: {readings}")
+    rejected = ", ".join(f"{reason} {n}" for reason, n in sorted(stats.rejected.items())) or "none"
+    click.echo(f"  rejected: {rejected}; on no configured topic: {stats.unrouted}")
+    click.echo(f"events ({len(result.events)}):")
+    for event in result.events:
+        start = iso(event.start, zone)[11:19]
+        flag = "spasm-like" if event.spasm_like else ""
+        click.echo(
+            f"  {start}  {event.room:<10} {event.kind:<15} {event.end - event.start:6.1f} s"
+            f"  peak {event.peak:5.1f}x  conf {event.confidence:.2f}  {flag}"
+        )
+    for notice in result.notices:
+        click.echo(
+            f"notice {iso(notice.t, zone)[11:19]} {notice.room}/{notice.sensor_id}: {notice.message}"
+        )
+    click.echo(f"actions ({len(result.actions)}):")
+    for action in result.actions:
+        click.echo(
+            f"  {iso(action.t, zone)[11:19]}  {action.room:<10} {action.kind} {action.target} {dict(action.data)}"
+        )
+
+
+def main() -> None:
+    """Entry point of the `smart-bedroom` script."""
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,253 @@
+"""The service config (one YAML file), validated once with pydantic v2.
+
+Secrets never live in the file: a password or token is read from an environment variable or a
+secrets file named in it, by `resolve_secrets`, after validation (validators do no I/O).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from integration.core.readings import PayloadFormat, SensorKind, SensorSpec
+from integration.errors import ConfigError, Problem
+from integration.yamlfile import load_model
+
+# Ids become parts of MQTT topics, HA unique_ids and URLs: a strict slug keeps them from
+# injecting topic levels, wildcards or markup.
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{0,47}$")]
+
+_UNITS: dict[SensorKind, frozenset[str]] = {
+    SensorKind.TEMPERATURE: frozenset({"C", "F"}),
+    SensorKind.HUMIDITY: frozenset({"%"}),
+    SensorKind.MOTION: frozenset({"g", "m/s2"}),
+    SensorKind.VIBRATION: frozenset(),
+    SensorKind.OCCUPANCY: frozenset(),
+}
+
+
+class _Strict(BaseModel):
+    """Our own YAML: unknown keys are errors (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Strict):
+    """Where a secret comes from: an environment variable or a file (e.g. a Docker secret)."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.env is None and self.file is None:
+            raise ValueError("give `env` (variable name) or `file` (path), not the secret itself")
+        return self
+
+
+class TlsConfig(_Strict):
+    """MQTT over TLS: CA to trust, and a client certificate if the broker asks for one."""
+
+    enabled: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = Field(False, description="skip hostname checks; for self-signed test brokers")
+
+
+class MqttConfig(_Strict):
+    """The broker we read sensors from and publish to."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    client_id: Slug = "smart_bedroom"
+    username: str | None = None
+    password: SecretRef | None = None
+    tls: TlsConfig = TlsConfig()
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    base_topic: str = Field("smart-bedroom", pattern=r"^[A-Za-z0-9_\-/]+$")
+
+
+class HomeAssistantConfig(_Strict):
+    """Home Assistant's REST API and MQTT discovery prefix."""
+
+    enabled: bool = True
+    url: str = Field("http://homeassistant.local:8123", pattern=r"^https?://")
+    token: SecretRef | None = SecretRef(env="SMART_BEDROOM_HA_TOKEN")
+    discovery_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_\-/]+$")
+
+
+class SensorConfig(_Strict):
+    """One sensor: what it measures, where it publishes, and in which vendor shape."""
+
+    id: Slug
+    kind: SensorKind
+    topic: str
+    format: PayloadFormat = PayloadFormat.AUTO
+    field: str | None = Field(None, description="dotted JSON path to the value")
+    unit: str | None = None
+    rate_hz: float | None = Field(None, ge=1, le=200)
+
+    @field_validator("topic")
+    @classmethod
+    def _valid_filter(cls, topic: str) -> str:
+        problem = topic_filter_problem(topic)
+        if problem:
+            raise ValueError(problem)
+        return topic
+
+    @model_validator(mode="after")
+    def _unit_fits_kind(self) -> Self:
+        allowed = _UNITS[self.kind]
+        if self.unit is not None and self.unit not in allowed:
+            choices = ", ".join(sorted(allowed)) or "none"
+            raise ValueError(
+                f"unit {self.unit!r} does not fit a {self.kind} sensor (use: {choices})"
+            )
+        return self
+
+
+class ActuatorConfig(_Strict):
+    """A thing the service may switch: an HA entity, or an MQTT command topic."""
+
+    id: Slug
+    role: Literal["climate", "heater", "cooler", "fan"]
+    entity_id: str | None = Field(
+        None, pattern=r"^(climate|fan|switch|input_boolean|light)\.[a-z0-9_]+$"
+    )
+    command_topic: str | None = None
+    payload_on: str = "ON"
+    payload_off: str = "OFF"
+
+    @model_validator(mode="after")
+    def _one_way_to_command(self) -> Self:
+        if (self.entity_id is None) == (self.command_topic is None):
+            raise ValueError("give exactly one of entity_id (via HA) or command_topic (via MQTT)")
+        if self.command_topic is not None and any(c in self.command_topic for c in "+#"):
+            raise ValueError("command_topic must not contain MQTT wildcards + or #")
+        return self
+
+
+class RoomConfig(_Strict):
+    """A bedroom: its sensors and the actuators that may heat or cool it."""
+
+    id: Slug
+    name: str = Field(min_length=1, max_length=60)
+    sensors: list[SensorConfig] = Field(min_length=1)
+    actuators: list[ActuatorConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        for what, ids in (
+            ("sensor", [s.id for s in self.sensors]),
+            ("actuator", [a.id for a in self.actuators]),
+        ):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"{what} id {dupes[0]!r} is used twice in room {self.id!r}")
+        return self
+
+
+class StoreConfig(_Strict):
+    """The embedded SQLite history."""
+
+    path: Path = Path("smart-bedroom.db")
+    retention_days: int = Field(400, ge=7)
+
+
+class ServiceConfig(_Strict):
+    """The whole service config file."""
+
+    timezone: str = "UTC"
+    mqtt: MqttConfig = MqttConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
+    store: StoreConfig = StoreConfig()
+    rooms: list[RoomConfig] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {name!r} (use an IANA name like Europe/London)"
+            ) from None
+        return name
+
+    @model_validator(mode="after")
+    def _unique_rooms(self) -> Self:
+        ids = [room.id for room in self.rooms]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"room id {dupes[0]!r} is used twice")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured timezone, for everything a person reads."""
+        return ZoneInfo(self.timezone)
+
+    def sensor_specs(self) -> list[SensorSpec]:
+        """Every configured sensor as the core's frozen value."""
+        return [
+            SensorSpec(
+                room=room.id,
+                sensor_id=sensor.id,
+                kind=sensor.kind,
+                topic=sensor.topic,
+                payload_format=sensor.format,
+                field=sensor.field,
+                unit=sensor.unit,
+                rate_hz=sensor.rate_hz,
+            )
+            for room in self.rooms
+            for sensor in room.sensors
+        ]
+
+    @property
+    def availability_topic(self) -> str:
+        """Where this instance says online/offline (retained; offline is the MQTT will)."""
+        return f"{self.mqtt.base_topic}/availability"
+
+
+def topic_filter_problem(topic: str) -> str | None:
+    """Why `topic` is not a valid MQTT subscription filter (MQTT 3.1.1 §4.7), or None."""
+    if not topic or len(topic.encode()) > 65535:
+        return "topic must be 1 to 65535 bytes"
+    if "\x00" in topic:
+        return "topic must not contain a NUL character"
+    levels = topic.split("/")
+    for index, level in enumerate(levels):
+        if "#" in level and (level != "#" or index != len(levels) - 1):
+            return "'#' must be a whole level and the last one"
+        if "+" in level and level != "+":
+            return "'+' must be a whole level"
+    return None
+
+
+def load_config(path: Path) -> ServiceConfig:
+    """Read and validate the service config; ConfigError lists every located problem."""
+    return load_model(ServiceConfig, path)
+
+
+def resolve_secret(ref: SecretRef | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The secret's value from the environment or its file; None when not set."""
+    if ref is None:
+        return None
+    env = os.environ if environ is None else environ
+    if ref.env is not None and env.get(ref.env):
+        return env[ref.env]
+    if ref.file is not None:
+        try:
+            return ref.file.read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise ConfigError(
+                [Problem(ref.file, None, "", f"cannot read secret file: {err.strerror}")]
+            ) from err
+    return None

@@ -1,0 +1,75 @@
+"""What the core decides: movement events, notices about what it can and cannot see, actions.
+
+Each value carries `why` (thresholds, inputs, rule id) and the time it refers to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+WhyValue = str | int | float | bool | None
+
+
+class MovementKind(StrEnum):
+    """Kinds of bed movement; see README "What each kind means"."""
+
+    JERK = "jerk"
+    CLONUS = "clonus"
+    PLM = "plm"
+    PLM_SERIES = "plm_series"
+    TURNOVER = "turnover"
+    OUT_OF_BED = "out_of_bed"
+    MOVEMENT = "movement"  # a burst seen only by an event-style vibration sensor
+    RESTLESS_START = "restless_start"
+    RESTLESS_END = "restless_end"
+
+
+SPASM_LIKE_KINDS = frozenset({MovementKind.JERK, MovementKind.CLONUS, MovementKind.PLM})
+
+
+@dataclass(frozen=True, slots=True)
+class MovementEvent:
+    """A detected movement or episode; times are UTC epoch seconds."""
+
+    room: str
+    kind: MovementKind
+    start: float
+    end: float
+    peak: float  # peak intensity as a multiple of the night's resting baseline
+    confidence: float  # 0..1
+    spasm_like: bool
+    why: Mapping[str, WhyValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a person should know about what the detectors can see (e.g. rate too low)."""
+
+    room: str
+    sensor_id: str
+    t: float
+    code: str
+    message: str
+
+
+class ActionKind(StrEnum):
+    """How an action reaches the world."""
+
+    HA_SERVICE = "ha_service"  # e.g. climate.set_temperature
+    MQTT_PUBLISH = "mqtt_publish"
+    NOTIFY = "notify"
+    SET_TARGET = "set_target"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something the service does to the world, recorded with why."""
+
+    room: str
+    t: float
+    kind: ActionKind
+    target: str  # HA service ("climate.set_temperature"), MQTT topic, or notify service
+    data: Mapping[str, WhyValue] = field(default_factory=dict)
+    why: Mapping[str, WhyValue] = field(default_factory=dict)

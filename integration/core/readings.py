@@ -1,0 +1,154 @@
+"""Typed readings: what a device message means once its vendor format is peeled off.
+
+Every reading carries `t`, UTC epoch seconds stamped once at the edge (MQTT arrival or the
+recording), so the core never reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SensorKind(StrEnum):
+    """What a configured sensor measures."""
+
+    TEMPERATURE = "temperature"
+    HUMIDITY = "humidity"
+    MOTION = "motion"  # raw accelerometer, single samples or batches
+    VIBRATION = "vibration"  # event-style vibration sensor (Aqara-like), no raw signal
+    OCCUPANCY = "occupancy"
+
+
+class PayloadFormat(StrEnum):
+    """The vendor shape a sensor's payload comes in."""
+
+    AUTO = "auto"  # plain number/ON/OFF, or JSON with the kind's usual keys
+    PLAIN = "plain"  # a bare number or ON/OFF, true/false, 1/0
+    JSON = "json"  # a JSON document; `field` is a dotted path to the value
+    ZIGBEE2MQTT = "zigbee2mqtt"
+    ESPHOME = "esphome"
+    TASMOTA = "tasmota"
+    SHELLY = "shelly"
+
+
+class RejectReason(StrEnum):
+    """Why a message produced no reading; counted per reason, never raised."""
+
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    NOT_UTF8 = "not_utf8"
+    MALFORMED_JSON = "malformed_json"
+    MISSING_FIELD = "missing_field"
+    NOT_A_NUMBER = "not_a_number"
+    NOT_FINITE = "not_finite"
+    SENTINEL = "sentinel_value"
+    OUT_OF_RANGE = "out_of_range"
+    UNKNOWN_UNIT = "unknown_unit"
+    BAD_BATCH = "bad_batch"
+    RATE_OUT_OF_RANGE = "rate_out_of_range"
+    UNAVAILABLE = "unavailable"  # the device says it has no value (e.g. ESPHome "nan")
+
+
+@dataclass(frozen=True, slots=True)
+class SensorSpec:
+    """One configured sensor, as the core sees it (built from validated config)."""
+
+    room: str
+    sensor_id: str
+    kind: SensorKind
+    topic: str
+    payload_format: PayloadFormat = PayloadFormat.AUTO
+    field: str | None = (
+        None  # dotted JSON path, e.g. "DS18B20.Temperature" or "params.temperature:0.tC"
+    )
+    unit: str | None = None  # "C"/"F" for temperature, "g"/"m/s2" for motion; None = format default
+    rate_hz: float | None = None  # expected sample rate of a single-sample accelerometer
+
+
+@dataclass(frozen=True, slots=True)
+class TemperatureReading:
+    """Air temperature in °C."""
+
+    room: str
+    sensor_id: str
+    t: float
+    temp_c: float
+
+
+@dataclass(frozen=True, slots=True)
+class HumidityReading:
+    """Relative humidity in %."""
+
+    room: str
+    sensor_id: str
+    t: float
+    humidity_pct: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccelSamples:
+    """Accelerometer samples in g: one sample (rate_hz None) or a batch at a fixed rate.
+
+    Sample i was taken at `t + i / rate_hz`.
+    """
+
+    room: str
+    sensor_id: str
+    t: float
+    rate_hz: float | None
+    x_g: tuple[float, ...]
+    y_g: tuple[float, ...]
+    z_g: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VibrationReading:
+    """An event-style vibration report; fields a device does not send are None."""
+
+    room: str
+    sensor_id: str
+    t: float
+    action: str | None  # "vibration", "tilt", "drop", or None when only a flag/strength came
+    strength: float | None
+    angle_x_deg: float | None = None
+    angle_y_deg: float | None = None
+    angle_z_deg: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyReading:
+    """Whether someone is in the bed (or the room, for a presence sensor)."""
+
+    room: str
+    sensor_id: str
+    t: float
+    occupied: bool
+
+
+Reading = TemperatureReading | HumidityReading | AccelSamples | VibrationReading | OccupancyReading
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A message that gave no reading, with enough to find it in the log."""
+
+    reason: RejectReason
+    topic: str
+    excerpt: str  # first bytes of the payload, for DEBUG logs only
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One MQTT message stamped with its arrival time (HA's ReceiveMessage.timestamp idea)."""
+
+    t: float
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passing with no message: drives staleness, schedules and the morning summary."""
+
+    now: float

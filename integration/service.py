@@ -1,0 +1,242 @@
+"""Composition root: build the service from config, run its tasks in one TaskGroup, stop in order.
+
+The only module that imports both the core and the adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from watchfiles import awatch
+
+from integration.adapters.ha_rest import HomeAssistantActions
+from integration.adapters.mqtt import MqttConnection, MqttSettings
+from integration.adapters.recording import RecordingWriter
+from integration.adapters.rulefiles import load_rules
+from integration.clock import Clock, SystemClock
+from integration.config import ServiceConfig, resolve_secret
+from integration.core.events import Action, ActionKind, MovementEvent, Notice
+from integration.core.readings import Tick
+from integration.errors import ConfigError
+from integration.pipeline import Outputs, Pipeline
+from integration.replay import iso
+from integration.watchers import Watchers
+
+_LOGGER = logging.getLogger(__name__)
+
+TICK_S = 1.0
+
+
+def mqtt_settings(config: ServiceConfig) -> MqttSettings:
+    """The MQTT adapter's settings from validated config, secrets resolved."""
+    mqtt = config.mqtt
+    return MqttSettings(
+        host=mqtt.host,
+        port=mqtt.port,
+        client_id=mqtt.client_id,
+        username=mqtt.username,
+        password=resolve_secret(mqtt.password),
+        tls=mqtt.tls.enabled,
+        ca_file=str(mqtt.tls.ca_file) if mqtt.tls.ca_file else None,
+        cert_file=str(mqtt.tls.cert_file) if mqtt.tls.cert_file else None,
+        key_file=str(mqtt.tls.key_file) if mqtt.tls.key_file else None,
+        tls_insecure=mqtt.tls.insecure,
+        keepalive_s=mqtt.keepalive_s,
+        availability_topic=config.availability_topic,
+    )
+
+
+def home_assistant_actions(config: ServiceConfig) -> HomeAssistantActions | None:
+    """The HA REST worker, or None when HA is disabled or no token is available."""
+    ha = config.homeassistant
+    if not ha.enabled:
+        return None
+    token = resolve_secret(ha.token)
+    if not token:
+        _LOGGER.warning("Home Assistant: no token found (%s); HA actions are off", ha.token)
+        return None
+    return HomeAssistantActions(ha.url, token)
+
+
+class Service:
+    """The live service: MQTT in, pipeline, decisions out, rules reloaded when edited."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        rules_dir: Path | None,
+        *,
+        clock: Clock | None = None,
+        mqtt: MqttSettings | None = None,
+        home_assistant: HomeAssistantActions | None = None,
+    ) -> None:
+        self.config = config
+        self.rules_dir = rules_dir
+        self.clock: Clock = clock or SystemClock()
+        self.pipeline = Pipeline(config, load_rules(rules_dir))
+        self.mqtt = MqttConnection(
+            mqtt or mqtt_settings(config),
+            [(topic, 1) for topic in self.pipeline.subscriptions],
+            self.clock.now,
+        )
+        self.home_assistant = home_assistant or home_assistant_actions(config)
+        self._watchers = Watchers()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds; re-checked after every handled input."""
+        await self._watchers.wait_for(predicate)
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.mqtt.run(), name="mqtt-connection")
+            group.create_task(self._ingest(), name="ingest")
+            group.create_task(self._tick(), name="ticker")
+            if self.home_assistant is not None:
+                group.create_task(self.home_assistant.run(), name="home-assistant-actions")
+            if self.rules_dir is not None:
+                group.create_task(self._watch_rules(self.rules_dir), name="rules-watcher")
+
+    async def _ingest(self) -> None:
+        async for message in self.mqtt.messages():
+            await self._dispatch(self.pipeline.handle(message))
+            self._watchers.notify()
+
+    async def _tick(self) -> None:
+        next_tick = self.clock.now()
+        while True:
+            next_tick += TICK_S
+            await self.clock.sleep_until(next_tick)
+            await self._dispatch(self.pipeline.handle(Tick(self.clock.now())))
+            self._watchers.notify()
+
+    async def _watch_rules(self, directory: Path) -> None:
+
+        async for _changes in awatch(directory):
+            self.reload_rules()
+
+    def reload_rules(self) -> bool:
+        """Load the rule files again; a bad set leaves the last good rules in force."""
+        try:
+            rules = load_rules(self.rules_dir)
+        except ConfigError as err:
+            for problem in err.problems:
+                _LOGGER.error("rules not reloaded, keeping the last good ones: %s", problem)
+            return False
+        self.pipeline.replace_rules(rules)
+        _LOGGER.info("rules reloaded from %s", self.rules_dir)
+        return True
+
+    async def _dispatch(self, out: Outputs) -> None:
+        base = self.config.mqtt.base_topic
+        for event in out.events:
+            await self.mqtt.publish(f"{base}/{event.room}/event", self._event_json(event), qos=1)
+        for notice in out.notices:
+            await self.mqtt.publish(
+                f"{base}/{notice.room}/notice", self._notice_json(notice), qos=1, retain=True
+            )
+        for action in out.actions:
+            await self._act(action)
+
+    async def _act(self, action: Action) -> None:
+        _LOGGER.info(
+            "room %s: %s %s (%s)", action.room, action.kind, action.target, dict(action.why)
+        )
+        if action.kind is ActionKind.MQTT_PUBLISH:
+            payload = action.data.get("payload")
+            retain = bool(action.data.get("retain", False))
+            await self.mqtt.publish(
+                action.target, "" if payload is None else str(payload), qos=1, retain=retain
+            )
+        elif action.kind in {ActionKind.HA_SERVICE, ActionKind.NOTIFY}:
+            if self.home_assistant is None:
+                _LOGGER.warning(
+                    "room %s: %s needs Home Assistant, which is not configured",
+                    action.room,
+                    action.target,
+                )
+            else:
+                self.home_assistant.submit(action)
+
+    def _event_json(self, event: MovementEvent) -> str:
+        zone = self.config.zone
+        return json.dumps(
+            {
+                "event_type": str(event.kind),
+                "start": iso(event.start, zone),
+                "end": iso(event.end, zone),
+                "peak": round(event.peak, 3),
+                "confidence": round(event.confidence, 3),
+                "spasm_like": event.spasm_like,
+            }
+        )
+
+    def _notice_json(self, notice: Notice) -> str:
+        zone = self.config.zone
+        return json.dumps(
+            {
+                "sensor": notice.sensor_id,
+                "time": iso(notice.t, zone),
+                "code": notice.code,
+                "message": notice.message,
+            }
+        )
+
+
+class Recorder:
+    """Appends every message on the configured topics to a recording file."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        out: Path,
+        *,
+        clock: Clock | None = None,
+        mqtt: MqttSettings | None = None,
+    ) -> None:
+        self.out = out
+        self.clock: Clock = clock or SystemClock()
+        topics = sorted({spec.topic for spec in config.sensor_specs()})
+        self.mqtt = MqttConnection(
+            mqtt or mqtt_settings(config), [(topic, 1) for topic in topics], self.clock.now
+        )
+        self.written = 0
+        self._watchers = Watchers()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds; re-checked after every written message."""
+        await self._watchers.wait_for(predicate)
+
+    async def run(self) -> None:
+        """Record until cancelled; every line is flushed as it is written."""
+        with RecordingWriter(self.out) as writer:
+
+            async def pump() -> None:
+                async for message in self.mqtt.messages():
+                    writer.write(message)
+                    self.written = writer.written
+                    self._watchers.notify()
+
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.mqtt.run(), name="mqtt-connection")
+                group.create_task(pump(), name="recorder")
+
+
+async def run_until_signalled(main: Callable[[], Awaitable[object]]) -> None:
+    """Run `main` until SIGINT or SIGTERM, then cancel it so adapters say goodbye in order."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(main())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        _LOGGER.info("stopped")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,133 @@
+"""Load a YAML file into a pydantic model, reporting every problem as `file:line: field: message`.
+
+ruamel.yaml keeps the line of every key and item, so pydantic's error `loc` can be walked back
+to the line a person has to edit. Loading is safe: no YAML tag constructs Python objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from integration.errors import ConfigError, Problem
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# A rule or config file larger than this is certainly not hand-written; refuse before parsing.
+MAX_FILE_BYTES = 1_000_000
+
+
+def read_yaml(path: Path, text: str | None = None) -> Any:
+    """Parse YAML with line marks; raise ConfigError located at the syntax error."""
+    try:
+        if text is None:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ConfigError([Problem(path, None, "", f"larger than {MAX_FILE_BYTES} bytes")])
+            text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError([Problem(path, None, "", f"cannot read: {err}")]) from err
+    try:
+        return YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(str(part) for part in (err.context, err.problem) if part)
+        raise ConfigError([Problem(path, line, "", f"YAML syntax: {message}")]) from err
+    except YAMLError as err:
+        raise ConfigError([Problem(path, None, "", f"YAML syntax: {err}")]) from err
+
+
+def validate(
+    model: type[ModelT], data: Any, path: Path, *, prefix: tuple[str | int, ...] = ()
+) -> ModelT:
+    """Validate parsed YAML into `model`; every pydantic error becomes a located Problem."""
+    try:
+        return model.model_validate(plain(data))
+    except ValidationError as err:
+        raise ConfigError(problems_from(err, data, path, prefix)) from err
+
+
+def load_model(model: type[ModelT], path: Path) -> ModelT:
+    """Read and validate one YAML file as a whole."""
+    data = read_yaml(path)
+    return validate(model, {} if data is None else data, path)
+
+
+def problems_from(
+    err: ValidationError, data: Any, path: Path, prefix: tuple[str | int, ...] = ()
+) -> list[Problem]:
+    """Turn pydantic errors into located, plain-language problems."""
+    problems = []
+    for detail in err.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        problems.append(
+            Problem(
+                path=path,
+                line=line_of(data, loc),
+                field=dotted(prefix + loc),
+                message=plain_message(detail),
+            )
+        )
+    return problems
+
+
+def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
+    """The 1-based line of the deepest part of `loc` that exists in the parsed YAML."""
+    line: int | None = None
+    node = data
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            if line is None and isinstance(node, CommentedMap | CommentedSeq):
+                line = node.lc.line + 1
+            break
+    if line is None and isinstance(data, CommentedMap | CommentedSeq):
+        line = data.lc.line + 1
+    return line
+
+
+def dotted(loc: Sequence[str | int]) -> str:
+    """`("rooms", 0, "sensors", 1, "topic")` → `rooms[0].sensors[1].topic`."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def plain_message(detail: Mapping[str, Any]) -> str:
+    """Pydantic's message, in words a person editing YAML understands."""
+    kind = detail["type"]
+    if kind == "missing":
+        return "required, but missing"
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see the commented example)"
+    message = str(detail["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if kind not in {"value_error", "assertion_error"} and "input" in detail:
+        shown = repr(detail["input"])
+        message = f"{message} (got {shown[:60]})"
+    return message
+
+
+def plain(data: Any) -> Any:
+    """ruamel's commented containers → plain dicts, lists and scalars for pydantic."""
+    if isinstance(data, Mapping):
+        return {str(key): plain(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [plain(item) for item in data]
+    return data

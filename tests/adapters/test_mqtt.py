@@ -1,0 +1,382 @@
+"""The MQTT adapter against a real private Mosquitto: availability, stamping, outages, auth, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import aiomqtt
+import pytest
+
+from integration.adapters.mqtt import TRANSITIONS, ConnectionState, MqttConnection, MqttSettings
+from integration.core.readings import InboundMessage
+from tests.mosquitto import Mosquitto
+
+# Generous for loopback: a broken test fails within this instead of hanging.
+TIMEOUT_S = 5.0
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the injected clock's start
+
+
+class FakeClock:
+    """Injected time that moves only when the test says so."""
+
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class CuttableLink:
+    """A TCP relay to the broker that a test can cut or refuse, as a failing network would."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target_port = target_port
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._relays: set[asyncio.Task[object]] = set()
+        self.port = 0
+
+    async def open(self) -> None:
+        """Accept connections (again on the same port after `refuse`)."""
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def cut(self) -> None:
+        """Reset every relayed connection at once, both towards the client and the broker."""
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def refuse(self) -> None:
+        """Cut every connection and stop listening: connection attempts are refused."""
+        if self._server is not None:
+            self._server.close()
+            self.cut()
+            await self._server.wait_closed()
+            self._server = None
+        await asyncio.gather(*self._relays)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._relays.add(task)
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        else:
+            self._writers += [writer, up_writer]
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        finally:
+            self._relays.discard(task)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(OSError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    writer.transport.abort()
+
+
+def make_settings(broker: Mosquitto, unique_topic: str) -> MqttSettings:
+    """Settings for the plain listener with a client id and availability topic of this test."""
+    return MqttSettings(
+        host=broker.host,
+        port=broker.port,
+        client_id="sb-" + unique_topic.rsplit("/", 1)[-1][:16],
+        availability_topic=f"{unique_topic}/availability",
+        backoff_max_s=0.2,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(conn: MqttConnection) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the connection in a named task; cancel it (clean shutdown) on exit."""
+    task = asyncio.create_task(conn.run(), name="mqtt-under-test")
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def observer(broker: Mosquitto, *topics: str) -> AsyncIterator[aiomqtt.Client]:
+    """A plain client that sees what the adapter publishes."""
+    async with aiomqtt.Client(broker.host, broker.port) as client:
+        for topic in topics:
+            await client.subscribe(topic, qos=1)
+        yield client
+
+
+async def next_message(client: aiomqtt.Client) -> aiomqtt.Message:
+    async with asyncio.timeout(TIMEOUT_S):
+        return await anext(client.messages)
+
+
+async def wait_state(conn: MqttConnection, state: ConnectionState) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        await conn.wait_for(lambda: conn.state is state)
+
+
+async def get(conn: MqttConnection) -> InboundMessage:
+    async with asyncio.timeout(TIMEOUT_S):
+        return await conn.get()
+
+
+@contextlib.asynccontextmanager
+async def recorded_states(conn: MqttConnection) -> AsyncIterator[list[ConnectionState]]:
+    """Every state the connection passes through, however briefly, while the block runs."""
+    seen = [conn.state]
+
+    def record() -> bool:
+        if conn.state is not seen[-1]:
+            seen.append(conn.state)
+        return False
+
+    recorder = asyncio.create_task(conn.wait_for(record), name="state-recorder")
+    try:
+        yield seen
+    finally:
+        recorder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await recorder
+
+
+async def test_publishes_online_and_offline_on_clean_shutdown(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    settings = make_settings(mosquitto, unique_topic)
+    conn = MqttConnection(settings, [], FakeClock())
+    async with observer(mosquitto, settings.availability_topic) as watcher:
+        async with running(conn):
+            await wait_state(conn, ConnectionState.CONNECTED)
+            assert (await next_message(watcher)).payload == b"online"
+        assert (await next_message(watcher)).payload == b"offline"
+    assert conn.state is ConnectionState.DISCONNECTED
+    async with observer(mosquitto, settings.availability_topic) as late_joiner:
+        retained = await next_message(late_joiner)
+    assert (retained.payload, retained.retain) == (b"offline", True)
+
+
+async def test_will_says_offline_when_the_connection_is_cut_then_link_recovers(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    link = CuttableLink(mosquitto.port)
+    await link.open()
+    settings = replace(make_settings(mosquitto, unique_topic), port=link.port)
+    conn = MqttConnection(settings, [], FakeClock())
+    async with observer(mosquitto, settings.availability_topic) as watcher, running(conn):
+        await wait_state(conn, ConnectionState.CONNECTED)
+        assert (await next_message(watcher)).payload == b"online"
+        link.cut()
+        assert (await next_message(watcher)).payload == b"offline"  # the broker sent our will
+        assert (await next_message(watcher)).payload == b"online"  # reconnected by itself
+        await wait_state(conn, ConnectionState.CONNECTED)
+        assert conn.counters.reconnects == 1
+    await link.refuse()
+
+
+async def test_receives_exact_and_wildcard_subscriptions_stamped_on_arrival(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    subscriptions = [
+        (f"{unique_topic}/bedroom/temperature", 0),
+        (f"{unique_topic}/bed/+/accel", 0),
+        (f"{unique_topic}/zigbee2mqtt/#", 1),
+    ]
+    clock = FakeClock()
+    conn = MqttConnection(make_settings(mosquitto, unique_topic), subscriptions, clock)
+    sent = [
+        (T0 + 1.0, f"{unique_topic}/bedroom/temperature", b"19.5"),
+        (T0 + 2.5, f"{unique_topic}/bed/left/accel", b'{"x":0.01,"y":0.02,"z":1.0}'),
+        (T0 + 7.25, f"{unique_topic}/zigbee2mqtt/bed_sensor", b'{"vibration":true}'),
+    ]
+    async with running(conn), observer(mosquitto) as publisher:
+        await wait_state(conn, ConnectionState.CONNECTED)
+        # Not subscribed: had it been delivered, it would arrive before the next message.
+        await publisher.publish(f"{unique_topic}/bedroom/humidity", b"48")
+        for t, topic, payload in sent:
+            clock.t = t
+            await publisher.publish(topic, payload)
+            assert await get(conn) == InboundMessage(t=t, topic=topic, payload=payload)
+        assert conn.queued == 0
+        assert conn.counters.messages_in == len(sent)
+
+
+async def test_reconnects_and_resubscribes_after_broker_restart(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    topic = f"{unique_topic}/bedroom/temperature"
+    conn = MqttConnection(make_settings(mosquitto, unique_topic), [(topic, 0)], FakeClock())
+    async with running(conn):
+        await wait_state(conn, ConnectionState.CONNECTED)
+        async with recorded_states(conn) as seen:
+            mosquitto.stop()
+            try:
+                await wait_state(conn, ConnectionState.BACKING_OFF)
+            finally:
+                mosquitto.start()
+            await wait_state(conn, ConnectionState.CONNECTED)
+        async with observer(mosquitto) as publisher:
+            await publisher.publish(topic, b"21.0")
+            assert (await get(conn)).payload == b"21.0"
+    assert seen[:2] == [ConnectionState.CONNECTED, ConnectionState.BACKING_OFF]
+    assert seen[-2:] == [ConnectionState.CONNECTING, ConnectionState.CONNECTED]
+    assert all(new in TRANSITIONS[old] for old, new in itertools.pairwise(seen))
+    assert conn.counters.reconnects == 1
+
+
+async def test_persistent_session_delivers_qos1_messages_sent_while_away(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    topic = f"{unique_topic}/bed/left/motion"
+    link = CuttableLink(mosquitto.port)
+    await link.open()
+    settings = replace(make_settings(mosquitto, unique_topic), port=link.port, clean_session=False)
+    conn = MqttConnection(settings, [(topic, 1)], FakeClock())
+    async with running(conn), observer(mosquitto) as publisher:
+        await wait_state(conn, ConnectionState.CONNECTED)
+        await link.refuse()
+        await wait_state(conn, ConnectionState.BACKING_OFF)
+        for payload in (b"1", b"2", b"3"):
+            await publisher.publish(topic, payload, qos=1)
+        await link.open()
+        received = [(await get(conn)).payload for _ in range(3)]
+    await link.refuse()
+    assert received == [b"1", b"2", b"3"]
+
+
+async def test_right_password_connects(mosquitto: Mosquitto, unique_topic: str) -> None:
+    settings = replace(
+        make_settings(mosquitto, unique_topic),
+        port=mosquitto.password_port,
+        username=mosquitto.username,
+        password=mosquitto.password,
+    )
+    conn = MqttConnection(settings, [], FakeClock())
+    async with running(conn):
+        await wait_state(conn, ConnectionState.CONNECTED)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("bedroom", "not-the-password"), (None, None)],
+    ids=["wrong-password", "anonymous"],
+)
+async def test_refused_credentials_wait_the_maximum_delay(
+    mosquitto: Mosquitto,
+    unique_topic: str,
+    username: str | None,
+    password: str | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = replace(
+        make_settings(mosquitto, unique_topic),
+        port=mosquitto.password_port,
+        username=username,
+        password=password,
+        backoff_max_s=45.0,
+    )
+    conn = MqttConnection(settings, [], FakeClock())
+    async with running(conn):
+        await wait_state(conn, ConnectionState.AUTH_FAILED)
+        assert conn.retry_delay_s == 45.0
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        # Mosquitto 2.0 answers "not authorised" (3.1.1 code 5) to a wrong password too.
+        f"broker 127.0.0.1:{mosquitto.password_port} unavailable: [code:135] Not authorized"
+    ]
+    assert "not-the-password" not in caplog.text
+
+
+async def test_tls_with_ca_and_client_certificate_connects(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    topic = f"{unique_topic}/bedroom/temperature"
+    settings = replace(
+        make_settings(mosquitto, unique_topic),
+        port=mosquitto.tls_port,
+        tls=True,
+        ca_file=str(mosquitto.ca_file),
+        cert_file=str(mosquitto.client_cert_file),
+        key_file=str(mosquitto.client_key_file),
+    )
+    conn = MqttConnection(settings, [(topic, 0)], FakeClock())
+    async with running(conn):
+        await wait_state(conn, ConnectionState.CONNECTED)
+        assert await conn.publish(topic, "18.75")
+        assert (await get(conn)).payload == b"18.75"
+
+
+async def test_flood_beyond_max_queue_keeps_newest_and_counts_the_rest(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    topic = f"{unique_topic}/bed/left/accel"
+    sent, max_queue = 500, 20
+    settings = replace(make_settings(mosquitto, unique_topic), max_queue=max_queue)
+    conn = MqttConnection(settings, [(topic, 0)], FakeClock())
+    async with running(conn), observer(mosquitto) as publisher:
+        await wait_state(conn, ConnectionState.CONNECTED)
+        for seq in range(sent):
+            await publisher.publish(topic, str(seq))
+        async with asyncio.timeout(TIMEOUT_S):
+            await conn.wait_for(lambda: conn.counters.messages_in == sent)
+        assert conn.queued == max_queue
+        kept = [int((await get(conn)).payload) for _ in range(max_queue)]
+    assert kept == list(range(sent - max_queue, sent))
+    assert conn.counters.dropped_overflow == sent - max_queue
+
+
+async def test_publish_reports_false_while_not_connected(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    conn = MqttConnection(make_settings(mosquitto, unique_topic), [], FakeClock())
+    assert not await conn.publish(f"{unique_topic}/x", "1")
+    async with running(conn):
+        await wait_state(conn, ConnectionState.CONNECTED)
+        assert await conn.publish(f"{unique_topic}/x", "2")
+    assert conn.counters.publish_failures == 1
+
+
+@pytest.mark.parametrize(
+    ("attempt", "auth_failed", "low_s", "high_s"),
+    [
+        (0, False, 0.5, 1.0),
+        (1, False, 1.0, 2.0),
+        (3, False, 4.0, 8.0),
+        (5, False, 16.0, 32.0),
+        (6, False, 30.0, 60.0),
+        (10_000, False, 30.0, 60.0),
+        (0, True, 60.0, 60.0),
+        (7, True, 60.0, 60.0),
+    ],
+    ids=[
+        "first",
+        "second",
+        "fourth",
+        "sixth",
+        "capped",
+        "day-long-outage-no-overflow",
+        "auth-first",
+        "auth-later",
+    ],
+)
+def test_next_retry_delay_is_capped_jittered_and_auth_waits_the_cap(
+    attempt: int, auth_failed: bool, low_s: float, high_s: float
+) -> None:
+    settings = MqttSettings(host="127.0.0.1", backoff_max_s=60.0)
+    conn = MqttConnection(settings, [], FakeClock(), rng=random.Random(7))
+    delays = {conn.next_retry_delay(attempt, auth_failed) for _ in range(50)}
+    assert all(low_s <= d <= high_s for d in delays)
+    assert len(delays) == (1 if auth_failed else 50)  # jittered, except at the auth cap

@@ -1,0 +1,386 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from integration.core.comfort import (
+    ActuatorSpec,
+    BandOverride,
+    BandSetting,
+    ComfortController,
+    ComfortInput,
+    ComfortSettings,
+    PauseSwitch,
+    Role,
+    State,
+    band_at,
+    fuse,
+)
+from integration.core.events import Action, ActionKind
+from integration.core.readings import TemperatureReading, Tick
+
+LONDON = ZoneInfo("Europe/London")
+BERLIN = ZoneInfo("Europe/Berlin")
+ROOM = "bedroom"
+HEATER = ActuatorSpec("heater", Role.HEATER, entity_id="switch.heater")
+COOLER = ActuatorSpec("cooler", Role.COOLER, entity_id="fan.cooler")
+CLIMATE = ActuatorSpec("ac", Role.CLIMATE, entity_id="climate.bedroom")
+MQTT_FAN = ActuatorSpec("fan", Role.FAN, command_topic="cmnd/fan/POWER", payload_on="1")
+
+# One all-day band 18-20 °C: heat on ≤ 18.25, off ≥ 19.35; cool on ≥ 19.75, off ≤ 18.65.
+FLAT = ComfortSettings(
+    bands=(BandSetting(name="night", start="00:00", low=18.0, high=20.0),),
+    schedule_lead_s=0,
+)
+
+
+def utc(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def temp(t: float, temp_c: float, sensor_id: str = "s1") -> TemperatureReading:
+    return TemperatureReading(ROOM, sensor_id, t, temp_c)
+
+
+def controller(
+    *actuators: ActuatorSpec, settings: ComfortSettings = FLAT, tz: ZoneInfo = LONDON
+) -> ComfortController:
+    return ComfortController(ROOM, actuators or (HEATER, COOLER), settings, tz)
+
+
+def targets(actions: list[Action]) -> list[str]:
+    return [a.target for a in actions]
+
+
+def feed(ctl: ComfortController, t: float, temp_c: float) -> list[str]:
+    return targets(ctl.step([temp(t, temp_c)], t))
+
+
+# --- schedule -------------------------------------------------------------------------------
+
+SCHEDULE_CASES = [
+    ("2026-01-14T21:29:00", LONDON, "day"),
+    ("2026-01-14T21:30:00", LONDON, "pre_cool"),
+    ("2026-01-14T23:30:00", LONDON, "deep_sleep"),
+    ("2026-01-15T00:10:00", LONDON, "deep_sleep"),  # crosses midnight
+    ("2026-01-15T05:29:59", LONDON, "deep_sleep"),
+    ("2026-01-15T05:30:00", LONDON, "pre_wake"),
+    ("2026-01-15T08:00:00", LONDON, "day"),
+    ("2026-07-14T20:30:00", LONDON, "pre_cool"),  # 21:30 BST
+    ("2026-07-14T20:29:00", LONDON, "day"),
+    ("2026-07-14T19:30:00", BERLIN, "pre_cool"),  # 21:30 CEST
+]
+
+
+@pytest.mark.parametrize(
+    ("when_utc", "tz", "name"), SCHEDULE_CASES, ids=[f"{c[0]}-{c[1]}" for c in SCHEDULE_CASES]
+)
+def test_band_follows_local_wall_clock_across_midnight(
+    when_utc: str, tz: ZoneInfo, name: str
+) -> None:
+    assert band_at(ComfortSettings(), utc(when_utc), tz).name == name
+
+
+DST = ComfortSettings(
+    bands=(
+        BandSetting(name="evening", start="22:00", low=18, high=20),
+        BandSetting(name="small_hours", start="02:30", low=16.5, high=18.5),
+        BandSetting(name="morning", start="06:00", low=18, high=20),
+    )
+)
+DST_CASES = [
+    # London springs forward 2026-03-29 01:00 GMT -> 02:00 BST: 02:30 BST is 01:30 UTC.
+    ("2026-03-29T01:29:00", LONDON, "evening"),
+    ("2026-03-29T01:30:00", LONDON, "small_hours"),
+    # Berlin skips 02:00-03:00 CET that night: 02:30 never shows, the band starts at 03:00.
+    ("2026-03-29T00:59:00", BERLIN, "evening"),
+    ("2026-03-29T01:00:00", BERLIN, "small_hours"),
+    # London falls back 2026-10-25 02:00 BST -> 01:00 GMT: 02:30 GMT is 02:30 UTC.
+    ("2026-10-25T01:30:00", LONDON, "evening"),  # 01:30 GMT, after the repeated hour
+    ("2026-10-25T02:30:00", LONDON, "small_hours"),
+    ("2026-10-25T05:59:00", LONDON, "small_hours"),
+    ("2026-10-25T06:00:00", LONDON, "morning"),
+]
+
+
+@pytest.mark.parametrize(
+    ("when_utc", "tz", "name"), DST_CASES, ids=[f"{c[0]}-{c[1]}" for c in DST_CASES]
+)
+def test_band_changes_at_local_time_through_dst(when_utc: str, tz: ZoneInfo, name: str) -> None:
+    assert band_at(DST, utc(when_utc), tz).name == name
+
+
+def test_band_override_lasts_until_night_end_across_spring_forward() -> None:
+    ctl = controller(HEATER)
+    set_at = utc("2026-03-28T22:00:00")  # 22:00 GMT; 08:00 next morning is BST = 07:00 UTC
+    ctl.step([temp(set_at, 21.0), BandOverride(ROOM, set_at, 21.5, 23.5)], set_at)
+    assert ctl.state is State.HEATING
+    before_end = utc("2026-03-29T06:59:00")
+    assert ctl.step([temp(before_end, 22.0)], before_end) == []
+    after_end = utc("2026-03-29T07:00:00")  # back on the 18-20 band: 22.0 is too warm
+    assert targets(ctl.step([temp(after_end, 22.0)], after_end)) == ["switch.turn_off"]
+
+
+OVERRIDE_CASES = [
+    ("warmer_band_heats", (21.0, 23.0), 20.5, State.HEATING),
+    ("low_not_below_high_keeps_the_last_band", (23.0, 21.0), 20.5, State.HEATING),
+    ("none_clears_the_override", (None, None), 20.5, State.IDLE),
+]
+
+
+@pytest.mark.parametrize(
+    ("band", "temp_c", "state"),
+    [c[1:] for c in OVERRIDE_CASES],
+    ids=[c[0] for c in OVERRIDE_CASES],
+)
+def test_band_override_sets_the_band_for_the_night(
+    band: tuple[float | None, float | None], temp_c: float, state: State
+) -> None:
+    ctl = controller(HEATER)
+    ctl.step([BandOverride(ROOM, 0.0, 21.0, 23.0)], 0.0)
+    ctl.step([BandOverride(ROOM, 1.0, *band), temp(1.0, temp_c)], 1.0)
+    assert ctl.state is state
+
+
+# --- fusion and staleness ---------------------------------------------------------------------
+
+STALE = ComfortSettings(sensor_stale_s=600, sensor_stale_s_by_id={"fast": 60})
+FUSE_CASES = [
+    ("median_of_three", [("a", 0, 18.0), ("b", 0, 19.0), ("c", 0, 25.0)], (19.0, ("a", "b", "c"))),
+    ("one_stale_median_of_rest", [("a", 0, 18.0), ("b", 0, 19.0), ("c", -601, 25.0)], (18.5, ("a", "b"))),
+    ("exactly_at_limit_is_fresh", [("a", -600, 18.0)], (18.0, ("a",))),
+    ("per_sensor_limit", [("a", 0, 18.0), ("fast", -61, 30.0)], (18.0, ("a",))),
+    ("all_stale", [("a", -601, 18.0), ("fast", -61, 19.0)], None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("readings", "expected"), [c[1:] for c in FUSE_CASES], ids=[c[0] for c in FUSE_CASES]
+)
+def test_fused_temperature_is_median_of_fresh_sensors(
+    readings: list[tuple[str, float, float]], expected: tuple[float, tuple[str, ...]] | None
+) -> None:
+    latest = [TemperatureReading(ROOM, sid, t, c) for sid, t, c in readings]
+    assert fuse(latest, 0.0, STALE) == expected
+
+
+BLIND_CASES = [
+    # policy, actuators, temp, seconds blind → targets commanded at that moment
+    ("hold_keeps_heater_at_first", "hold", (HEATER,), 17.0, 0, []),
+    ("hold_stops_heater_at_max", "hold", (HEATER,), 17.0, 1800, ["switch.turn_off"]),
+    ("hold_keeps_cooler_past_max", "hold", (COOLER,), 21.0, 1800, []),
+    ("hold_stops_climate_heat_at_max", "hold", (CLIMATE,), 17.0, 1800, ["climate.set_hvac_mode"]),
+    ("safe_off_stops_heater_at_once", "safe_off", (HEATER,), 17.0, 0, ["switch.turn_off"]),
+    ("safe_off_stops_cooler_at_once", "safe_off", (COOLER,), 21.0, 0, ["fan.turn_off"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("policy", "actuators", "temp_c", "blind_s", "expected"),
+    [c[1:] for c in BLIND_CASES],
+    ids=[c[0] for c in BLIND_CASES],
+)
+def test_all_sensors_stale_fails_safe_and_never_heats_blind(
+    policy: str,
+    actuators: tuple[ActuatorSpec, ...],
+    temp_c: float,
+    blind_s: float,
+    expected: list[str],
+) -> None:
+    settings = FLAT.model_copy(update={"blind_policy": policy})
+    ctl = controller(*actuators, settings=settings)
+    assert ctl.step([temp(0.0, temp_c)], 0.0) != []  # heating or cooling now
+    goes_blind = 901.0  # sensor_stale_s is 900
+    first = ctl.step([], goes_blind)
+    assert ctl.state is State.BLIND
+    actions = first if blind_s == 0 else ctl.step([], goes_blind + blind_s)
+    assert targets(actions) == expected
+    assert ctl.step([], goes_blind + blind_s + 60) == []  # said once
+
+
+def test_heater_blind_limit_is_not_reached_a_second_early() -> None:
+    ctl = controller(HEATER)
+    ctl.step([temp(0.0, 17.0)], 0.0)
+    ctl.step([], 901.0)
+    assert ctl.step([], 901.0 + 1799.0) == []
+    assert targets(ctl.step([], 901.0 + 1800.0)) == ["switch.turn_off"]
+
+
+def test_start_with_no_sensor_is_blind_and_sensors_back_resume_control() -> None:
+    ctl = controller(HEATER)
+    assert ctl.step([Tick(0.0)], 0.0) == []
+    states = [ctl.state]
+    assert feed(ctl, 10.0, 17.0) == ["switch.turn_on"]
+    states.append(ctl.state)
+    assert states == [State.BLIND, State.HEATING]
+
+
+# --- hysteresis and cycle limits ---------------------------------------------------------------
+
+EDGE_CASES = [
+    ("heat_on_exactly_at_edge", 18.25, 18.25, "switch.turn_on", State.HEATING),
+    ("no_heat_just_above_edge", 18.26, 18.26, "fan.turn_off", State.IDLE),
+    ("cool_on_exactly_at_edge", 19.75, 19.75, "fan.turn_on", State.COOLING),
+    ("no_cool_just_below_edge", 19.74, 19.74, "fan.turn_off", State.IDLE),
+    ("heat_off_exactly_at_edge", 18.0, 19.35, "switch.turn_off", State.IDLE),
+    ("heat_stays_just_below_edge", 18.0, 19.34, None, State.HEATING),
+    ("cool_off_exactly_at_edge", 20.5, 18.65, "fan.turn_off", State.IDLE),
+    ("cool_stays_just_above_edge", 20.5, 18.66, None, State.COOLING),
+]
+
+
+@pytest.mark.parametrize(
+    ("first_c", "then_c", "target", "state"),
+    [c[1:] for c in EDGE_CASES],
+    ids=[c[0] for c in EDGE_CASES],
+)
+def test_hysteresis_edges_are_inclusive(
+    first_c: float, then_c: float, target: str | None, state: State
+) -> None:
+    ctl = controller(HEATER, COOLER)
+    first = feed(ctl, 0.0, first_c)
+    then = feed(ctl, 600.0, then_c)  # past min_on_s
+    assert ctl.state is state
+    assert target is None or target in first + then
+
+
+CYCLE_CASES = [
+    ("not_off_before_min_on", [(0, 17.0), (299, 19.5)], State.HEATING, []),
+    ("off_at_min_on", [(0, 17.0), (300, 19.5)], State.IDLE, ["switch.turn_off"]),
+    ("not_on_before_min_off", [(0, 17.0), (300, 19.5), (599, 17.0)], State.IDLE, []),
+    ("on_at_min_off", [(0, 17.0), (300, 19.5), (600, 17.0)], State.HEATING, ["switch.turn_on"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("temps", "state", "last"), [c[1:] for c in CYCLE_CASES], ids=[c[0] for c in CYCLE_CASES]
+)
+def test_min_on_and_off_times_prevent_short_cycling(
+    temps: list[tuple[float, float]], state: State, last: list[str]
+) -> None:
+    ctl = controller(HEATER)
+    results = [feed(ctl, t, c) for t, c in temps]
+    assert ctl.state is state
+    assert results[-1] == last
+
+
+def test_repeated_ticks_command_nothing_new() -> None:
+    ctl = controller(HEATER)
+    assert feed(ctl, 0.0, 17.0) == ["switch.turn_on"]
+    assert [ctl.step([Tick(t)], t) for t in (1.0, 2.0, 60.0)] == [[], [], []]
+
+
+# --- actions and why ---------------------------------------------------------------------------
+
+ACTION_CASES = [
+    ("switch", HEATER, 17.0, [(ActionKind.HA_SERVICE, "switch.turn_on", {"entity_id": "switch.heater"})]),
+    ("fan_entity", COOLER, 21.0, [(ActionKind.HA_SERVICE, "fan.turn_on", {"entity_id": "fan.cooler"})]),
+    ("mqtt", MQTT_FAN, 21.0, [(ActionKind.MQTT_PUBLISH, "cmnd/fan/POWER", {"payload": "1"})]),
+    ("climate_heat", CLIMATE, 17.0, [
+        (ActionKind.HA_SERVICE, "climate.set_hvac_mode", {"entity_id": "climate.bedroom", "hvac_mode": "heat"}),
+        (ActionKind.HA_SERVICE, "climate.set_temperature", {"entity_id": "climate.bedroom", "temperature": 19.0}),
+    ]),
+    ("climate_cool", CLIMATE, 21.0, [
+        (ActionKind.HA_SERVICE, "climate.set_hvac_mode", {"entity_id": "climate.bedroom", "hvac_mode": "cool"}),
+        (ActionKind.HA_SERVICE, "climate.set_temperature", {"entity_id": "climate.bedroom", "temperature": 19.0}),
+    ]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("spec", "temp_c", "expected"), [c[1:] for c in ACTION_CASES], ids=[c[0] for c in ACTION_CASES]
+)
+def test_actuator_kinds_get_their_commands(
+    spec: ActuatorSpec, temp_c: float, expected: list[tuple[ActionKind, str, dict[str, object]]]
+) -> None:
+    actions = controller(spec).step([temp(0.0, temp_c)], 0.0)
+    assert [(a.kind, a.target, dict(a.data)) for a in actions] == expected
+
+
+def test_every_action_says_why() -> None:
+    ctl = controller(HEATER)
+    readings: list[ComfortInput] = [temp(0.0, 17.0, "a"), temp(0.0, 17.4, "b")]
+    (action,) = ctl.step(readings, 0.0)
+    assert action.room == ROOM
+    assert action.t == 0.0
+    assert dict(action.why) == {
+        "rule": "comfort",
+        "state": "heating",
+        "transition": "blind->idle, idle->heating",
+        "band": "night",
+        "band_low_c": 18.0,
+        "band_high_c": 20.0,
+        "temp_c": 17.2,
+        "sensors": "a,b",
+        "fault": None,
+    }
+
+
+def test_climate_setpoint_follows_a_band_change() -> None:
+    ctl = controller(CLIMATE, settings=ComfortSettings(schedule_lead_s=0))
+    evening = utc("2026-01-14T23:00:00")  # pre_cool 18-20
+    ctl.step([temp(evening, 17.0)], evening)
+    later = utc("2026-01-14T23:30:00")  # deep_sleep 16.5-18.5, still heating at 16.6
+    actions = ctl.step([temp(later, 16.6)], later)
+    assert [(a.target, a.data.get("temperature")) for a in actions] == [
+        ("climate.set_temperature", 17.5)
+    ]
+
+
+def test_schedule_lead_warms_toward_a_warmer_next_band() -> None:
+    # deep_sleep 16.5-18.5 heats from 16.75; 30 min before pre_wake (18-20) from 17.45.
+    lead = ComfortSettings()
+    early = utc("2026-01-15T04:59:00")
+    idle = controller(HEATER, settings=lead).step([temp(early, 17.4)], early)
+    assert targets(idle) == ["switch.turn_off"]  # the first step states every actuator
+    inside = utc("2026-01-15T05:00:00")
+    heats = controller(HEATER, settings=lead).step([temp(inside, 17.4)], inside)
+    assert targets(heats) == ["switch.turn_on"]
+
+
+# --- pause and SAFE ----------------------------------------------------------------------------
+
+
+def test_pause_turns_off_and_then_commands_nothing_until_resumed() -> None:
+    ctl = controller(HEATER)
+    feed(ctl, 0.0, 17.0)
+    assert targets(ctl.step([PauseSwitch(ROOM, 10.0, paused=True)], 10.0)) == ["switch.turn_off"]
+    assert feed(ctl, 400.0, 15.0) == []
+    assert ctl.state is State.PAUSED
+    resumed = ctl.step([PauseSwitch(ROOM, 500.0, paused=False), temp(500.0, 15.0)], 500.0)
+    assert targets(resumed) == ["switch.turn_on"]
+
+
+def test_inputs_for_another_room_are_ignored() -> None:
+    ctl = controller(HEATER)
+    assert ctl.step([TemperatureReading("study", "s1", 0.0, 10.0)], 0.0) == []
+    assert ctl.state is State.BLIND
+
+
+SAFE_CASES = [
+    ("time_went_backwards", [temp(100.0, 17.0)], 50.0, "time went backwards"),
+    ("temperature_nan", [temp(100.0, float("nan"))], 100.0, "not a number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "now", "fault"), [c[1:] for c in SAFE_CASES], ids=[c[0] for c in SAFE_CASES]
+)
+def test_inconsistency_turns_off_once_reports_and_sticks_in_safe(
+    inputs: list[ComfortInput], now: float, fault: str
+) -> None:
+    ctl = controller(HEATER)
+    feed(ctl, 0.0, 17.0)
+    feed(ctl, 100.0, 17.0)
+    actions = ctl.step(inputs, now)
+    assert ctl.state is State.SAFE
+    assert [(a.kind, a.target) for a in actions] == [
+        (ActionKind.HA_SERVICE, "switch.turn_off"),
+        (ActionKind.NOTIFY, "persistent_notification"),
+    ]
+    assert fault in str(actions[-1].data["message"])
+    for t in (200.0, 1000.0, 5000.0):
+        assert ctl.step([temp(t, 10.0), PauseSwitch(ROOM, t, paused=False)], t) == []
+    assert ctl.state is State.SAFE

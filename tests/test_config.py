@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from integration.config import SecretRef, load_config, resolve_secret, topic_filter_problem
+from integration.core.readings import PayloadFormat, SensorKind
+from integration.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+MINIMAL = """\
+timezone: Europe/London
+rooms:
+  - id: bedroom
+    name: Bedroom
+    sensors:
+      - id: temp
+        kind: temperature
+        topic: zigbee2mqtt/bedroom_climate
+        format: zigbee2mqtt
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "smart-bedroom.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_shipped_example_config_is_valid() -> None:
+    config = load_config(REPO / "config" / "smart-bedroom.yaml")
+    kinds = {spec.kind for spec in config.sensor_specs()}
+    assert kinds == set(SensorKind)
+    assert config.availability_topic == "smart-bedroom/availability"
+    assert config.rooms[0].actuators[0].entity_id == "climate.bedroom"
+
+
+def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+    (spec,) = config.sensor_specs()
+    assert (spec.room, spec.sensor_id, spec.kind) == ("bedroom", "temp", SensorKind.TEMPERATURE)
+    assert spec.payload_format is PayloadFormat.ZIGBEE2MQTT
+    assert config.mqtt.port == 1883
+    assert str(config.zone) == "Europe/London"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "timezone: Europe/London",
+            "timezone: Mars/Olympus",
+            ":1: timezone: unknown timezone 'Mars/Olympus'",
+        ),
+        ("kind: temperature", "kind: thermometer", ":7: rooms[0].sensors[0].kind: Input should be"),
+        (
+            "topic: zigbee2mqtt/bedroom_climate",
+            "topic: a/#/b",
+            ":8: rooms[0].sensors[0].topic: '#' must be a whole level and the last one",
+        ),
+        ("  - id: bedroom", "  - id: Bed Room", ":3: rooms[0].id: String should match pattern"),
+        (
+            "        format: zigbee2mqtt",
+            "        format: zigbee2mqtt\n        colour: red",
+            ":10: rooms[0].sensors[0].colour: unknown key",
+        ),
+        (
+            "        format: zigbee2mqtt",
+            "        format: zigbee2mqtt\n        unit: g",
+            ":6: rooms[0].sensors[0]: unit 'g' does not fit a temperature sensor",
+        ),
+        ("    name: Bedroom\n", "", ":3: rooms[0].name: required, but missing"),
+    ],
+    ids=["timezone", "kind", "wildcard", "room-id", "unknown-key", "unit", "missing"],
+)
+def test_every_problem_is_located_by_file_and_line(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert old in MINIMAL
+    path = write(tmp_path, MINIMAL.replace(old, new))
+    problems = problems_of(path)
+    assert any(p.startswith(str(path)) and expected in p for p in problems), problems
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace("    name: Bedroom", "    name: [Bedroom"))
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:")
+    assert "YAML syntax" in problem
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    text = MINIMAL + MINIMAL.split("rooms:\n")[1]
+    problems = problems_of(write(tmp_path, text))
+    assert any("room id 'bedroom' is used twice" in p for p in problems), problems
+
+
+def test_python_tags_are_not_constructed(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace("Bedroom", "!!python/object/apply:os.system ['true']"))
+    problems = problems_of(path)
+    assert problems
+    assert all(p.startswith(str(path)) for p in problems)
+
+
+def test_secret_comes_from_env_then_file(tmp_path: Path) -> None:
+    secret_file = tmp_path / "token"
+    secret_file.write_text("from-file\n", encoding="utf-8")
+    ref = SecretRef(env="SB_TEST_TOKEN", file=secret_file)
+    assert resolve_secret(ref, {"SB_TEST_TOKEN": "from-env"}) == "from-env"
+    assert resolve_secret(ref, {}) == "from-file"
+    assert resolve_secret(None, {}) is None
+
+
+def test_secret_cannot_be_written_inline(tmp_path: Path) -> None:
+    text = MINIMAL + "mqtt:\n  password: hunter2\n"
+    problems = problems_of(write(tmp_path, text))
+    assert any("mqtt.password" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("topic", "ok"),
+    [
+        ("a/b", True),
+        ("a/+/c", True),
+        ("a/#", True),
+        ("#", True),
+        ("a/b#", False),
+        ("a+/b", False),
+        ("", False),
+    ],
+    ids=["plain", "plus", "hash-last", "hash-only", "hash-inside", "plus-inside", "empty"],
+)
+def test_topic_filters_follow_mqtt_rules(topic: str, ok: bool) -> None:
+    assert (topic_filter_problem(topic) is None) is ok
