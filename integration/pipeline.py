@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from paho.mqtt.client import topic_matches_sub
 
@@ -41,11 +41,11 @@ class Outputs:
     notices: list[Notice] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
 
-    def extend(self, produced: list[MovementEvent | Notice]) -> None:
-        """Sort detector output into events and notices."""
+    def extend(self, produced: list[MovementEvent | Notice], now: float) -> None:
+        """Sort detector output into events (stamped with when they came out) and notices."""
         for item in produced:
             if isinstance(item, MovementEvent):
-                self.events.append(item)
+                self.events.append(replace(item, detected_at=now))
             else:
                 self.notices.append(item)
 
@@ -91,7 +91,7 @@ class Pipeline:
         out = Outputs()
         if isinstance(item, Tick):
             for detector in self._motion.values():
-                out.extend(detector.tick(item.now))
+                out.extend(detector.tick(item.now), item.now)
             return out
         self.stats.messages += 1
         specs = self._exact.get(item.topic, [])
@@ -109,7 +109,7 @@ class Pipeline:
             for reading in parsed:
                 self.stats.readings[spec.kind] += 1
                 out.readings.append(reading)
-                out.extend(self._motion[spec.room].feed(reading))
+                out.extend(self._motion[spec.room].feed(reading), item.t)
         return out
 
     def replace_rules(self, rules: RuleSet) -> None:

@@ -102,6 +102,7 @@ def to_document(
                 "peak": round(e.peak, 3),
                 "confidence": round(e.confidence, 3),
                 "spasm_like": e.spasm_like,
+                "detected_at": iso(e.detected_at, zone) if e.detected_at is not None else None,
                 "why": dict(e.why),
             }
             for e in result.events

@@ -41,6 +41,7 @@ class MovementEvent:
     confidence: float  # 0..1
     spasm_like: bool
     why: Mapping[str, WhyValue] = field(default_factory=dict)
+    detected_at: float | None = None  # when it was emitted: its end plus the detection delay
 
 
 @dataclass(frozen=True, slots=True)
