@@ -130,6 +130,8 @@ class ActuatorConfig(_Strict):
             raise ValueError("give exactly one of entity_id (via HA) or command_topic (via MQTT)")
         if self.command_topic is not None and any(c in self.command_topic for c in "+#"):
             raise ValueError("command_topic must not contain MQTT wildcards + or #")
+        if self.role == "climate" and not (self.entity_id or "").startswith("climate."):
+            raise ValueError("a climate actuator is an HA climate.* entity (give entity_id)")
         return self
 
 

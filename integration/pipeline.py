@@ -8,46 +8,32 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from paho.mqtt.client import topic_matches_sub
 
 from integration.adapters.payloads import parse_payload
-from integration.config import ServiceConfig
-from integration.core.detectors import RoomMotionDetector
-from integration.core.events import Action, MovementEvent, Notice
+from integration.config import RoomConfig, ServiceConfig
+from integration.core.comfort import ActuatorSpec, Role
 from integration.core.readings import (
     InboundMessage,
-    Reading,
     Rejection,
+    SensorKind,
     SensorSpec,
     Tick,
 )
+from integration.core.room import Outputs, RoomCore, SensorWatch
 from integration.core.rules import RuleSet
+
+__all__ = ["IngestStats", "Outputs", "Pipeline"]
 
 _LOGGER = logging.getLogger(__name__)
 
 # One WARNING per topic and reason per this many seconds of input time; the rest are counted.
 REJECT_LOG_INTERVAL_S = 300.0
 _MAX_LOG_KEYS = 10_000
-
-
-@dataclass(slots=True)
-class Outputs:
-    """What one input produced."""
-
-    readings: list[Reading] = field(default_factory=list)
-    events: list[MovementEvent] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
-    actions: list[Action] = field(default_factory=list)
-
-    def extend(self, produced: list[MovementEvent | Notice], now: float) -> None:
-        """Sort detector output into events (stamped with when they came out) and notices."""
-        for item in produced:
-            if isinstance(item, MovementEvent):
-                self.events.append(replace(item, detected_at=now))
-            else:
-                self.notices.append(item)
+# An accelerometer streams many samples a second: five silent minutes mean it is gone.
+MOTION_STALE_S = 300.0
 
 
 @dataclass(slots=True)
@@ -59,6 +45,31 @@ class IngestStats:
     readings: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     last_seen: dict[str, float] = field(default_factory=dict)  # "room/sensor" → t
+
+
+def room_core(room: RoomConfig, rules: RuleSet, config: ServiceConfig) -> RoomCore:
+    """A room's core from its config: actuators, and the sensors expected to report steadily."""
+    actuators = [
+        ActuatorSpec(
+            actuator.id,
+            Role(actuator.role),
+            actuator.entity_id,
+            actuator.command_topic,
+            actuator.payload_on,
+            actuator.payload_off,
+        )
+        for actuator in room.actuators
+    ]
+    comfort = rules.comfort
+    watches = []
+    for sensor in room.sensors:
+        # Occupancy and vibration sensors report on change only: silence is normal for them.
+        if sensor.kind in (SensorKind.TEMPERATURE, SensorKind.HUMIDITY):
+            limit = comfort.sensor_stale_s_by_id.get(sensor.id, comfort.sensor_stale_s)
+            watches.append(SensorWatch(sensor.id, limit))
+        elif sensor.kind is SensorKind.MOTION:
+            watches.append(SensorWatch(sensor.id, MOTION_STALE_S))
+    return RoomCore(room.id, room.name, actuators, watches, rules, config.zone)
 
 
 class Pipeline:
@@ -76,9 +87,7 @@ class Pipeline:
                 self._wildcard.append(spec)
             else:
                 self._exact.setdefault(spec.topic, []).append(spec)
-        self._motion = {
-            room.id: RoomMotionDetector(room.id, rules.detection) for room in config.rooms
-        }
+        self.rooms = {room.id: room_core(room, rules, config) for room in config.rooms}
         self._last_reject_log: dict[tuple[str, str], float] = {}
 
     @property
@@ -90,8 +99,8 @@ class Pipeline:
         """Process one input; never raises for bad device data."""
         out = Outputs()
         if isinstance(item, Tick):
-            for detector in self._motion.values():
-                out.extend(detector.tick(item.now), item.now)
+            for room in self.rooms.values():
+                room.tick(item.now, out)
             return out
         self.stats.messages += 1
         specs = self._exact.get(item.topic, [])
@@ -109,16 +118,16 @@ class Pipeline:
             for reading in parsed:
                 self.stats.readings[spec.kind] += 1
                 out.readings.append(reading)
-                out.extend(self._motion[spec.room].feed(reading), item.t)
+                self.rooms[spec.room].feed(reading, item.t, out)
         return out
 
-    def replace_rules(self, rules: RuleSet) -> None:
-        """Swap in reloaded rules; detectors restart only when their settings changed."""
-        if rules.detection != self.rules.detection:
-            self._motion = {
-                room.id: RoomMotionDetector(room.id, rules.detection) for room in self.config.rooms
-            }
+    def replace_rules(self, rules: RuleSet, now: float) -> Outputs:
+        """Swap in reloaded rules; each room says `rules_reloaded` to its automations."""
+        out = Outputs()
+        for room in self.rooms.values():
+            room.replace_rules(rules, now, out)
         self.rules = rules
+        return out
 
     def _count_rejection(self, spec: SensorSpec, rejection: Rejection, t: float) -> None:
         self.stats.rejected[rejection.reason] += 1

@@ -8,14 +8,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from watchfiles import awatch
 
+from integration import __version__
 from integration.adapters.ha_rest import HomeAssistantActions
-from integration.adapters.mqtt import MqttConnection, MqttSettings
+from integration.adapters.mqtt import ConnectionState, MqttConnection, MqttSettings
 from integration.adapters.recording import RecordingWriter
 from integration.adapters.rulefiles import load_rules
 from integration.clock import Clock, SystemClock
@@ -85,6 +87,8 @@ class Service:
             self.clock.now,
         )
         self.home_assistant = home_assistant or home_assistant_actions(config)
+        self.rules_problems: list[str] = []  # of the last reload; empty when the rules are good
+        self.rules_reload_failures = 0
         self._watchers = Watchers()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
@@ -97,6 +101,7 @@ class Service:
             group.create_task(self.mqtt.run(), name="mqtt-connection")
             group.create_task(self._ingest(), name="ingest")
             group.create_task(self._tick(), name="ticker")
+            group.create_task(self._announce(), name="announce")
             if self.home_assistant is not None:
                 group.create_task(self.home_assistant.run(), name="home-assistant-actions")
             if self.rules_dir is not None:
@@ -116,21 +121,70 @@ class Service:
             self._watchers.notify()
 
     async def _watch_rules(self, directory: Path) -> None:
-
         async for _changes in awatch(directory):
-            self.reload_rules()
+            await self.reload_rules()
+            self._watchers.notify()
 
-    def reload_rules(self) -> bool:
+    async def reload_rules(self) -> bool:
         """Load the rule files again; a bad set leaves the last good rules in force."""
         try:
             rules = load_rules(self.rules_dir)
         except ConfigError as err:
-            for problem in err.problems:
+            self.rules_reload_failures += 1
+            self.rules_problems = [str(problem) for problem in err.problems]
+            for problem in self.rules_problems:
                 _LOGGER.error("rules not reloaded, keeping the last good ones: %s", problem)
-            return False
-        self.pipeline.replace_rules(rules)
-        _LOGGER.info("rules reloaded from %s", self.rules_dir)
-        return True
+        else:
+            self.rules_problems = []
+            _LOGGER.info("rules reloaded from %s", self.rules_dir)
+            await self._dispatch(self.pipeline.replace_rules(rules, self.clock.now()))
+        await self._publish_rules_problem()
+        return not self.rules_problems
+
+    async def _announce(self) -> None:
+        """On every (re)connection, publish the retained state HA needs to know."""
+        connected = ConnectionState.CONNECTED
+        while True:
+            await self.mqtt.wait_for(lambda: self.mqtt.state is connected)
+            await self._publish_discovery()
+            await self._publish_rules_problem()
+            await self.mqtt.wait_for(lambda: self.mqtt.state is not connected)
+
+    async def _publish_discovery(self) -> None:
+        prefix = self.config.homeassistant.discovery_prefix
+        base = self.config.mqtt.base_topic
+        node = re.sub(r"[^A-Za-z0-9_-]", "_", base)  # discovery node ids allow no "/"
+        config = {
+            "name": "Rules problem",
+            "unique_id": f"{node}_rules_problem",
+            "object_id": f"{node}_rules_problem",
+            "device_class": "problem",
+            "entity_category": "diagnostic",
+            "state_topic": f"{base}/rules/problem",
+            "json_attributes_topic": f"{base}/rules/problem/attributes",
+            "availability_topic": self.config.availability_topic,
+            "device": {
+                "identifiers": [f"{node}_service"],
+                "name": "smart-bedroom",
+                "manufacturer": "smart-bedroom",
+                "model": "service",
+                "sw_version": __version__,
+            },
+            "origin": {"name": "smart-bedroom", "sw_version": __version__},
+        }
+        await self.mqtt.publish(
+            f"{prefix}/binary_sensor/{node}/rules_problem/config",
+            json.dumps(config),
+            qos=1,
+            retain=True,
+        )
+
+    async def _publish_rules_problem(self) -> None:
+        base = self.config.mqtt.base_topic
+        problem = "ON" if self.rules_problems else "OFF"
+        attributes = json.dumps({"errors": self.rules_problems})
+        await self.mqtt.publish(f"{base}/rules/problem", problem, qos=1, retain=True)
+        await self.mqtt.publish(f"{base}/rules/problem/attributes", attributes, qos=1, retain=True)
 
     async def _dispatch(self, out: Outputs) -> None:
         base = self.config.mqtt.base_topic

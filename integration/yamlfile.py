@@ -88,6 +88,8 @@ def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             line = node.lc.item(part)[0] + 1
             node = node[part]
+        elif isinstance(node, CommentedMap) and isinstance(part, str):
+            continue  # a tag pydantic adds for a tagged union, not a key of the file
         else:
             if line is None and isinstance(node, CommentedMap | CommentedSeq):
                 line = node.lc.line + 1

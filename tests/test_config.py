@@ -78,8 +78,14 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
             ":6: rooms[0].sensors[0]: unit 'g' does not fit a temperature sensor",
         ),
         ("    name: Bedroom\n", "", ":3: rooms[0].name: required, but missing"),
+        (
+            "        format: zigbee2mqtt\n",
+            "        format: zigbee2mqtt\n    actuators:\n      - id: heat\n        role: climate\n"
+            "        command_topic: cmnd/heat/POWER\n",
+            ":11: rooms[0].actuators[0]: a climate actuator is an HA climate.* entity",
+        ),
     ],
-    ids=["timezone", "kind", "wildcard", "room-id", "unknown-key", "unit", "missing"],
+    ids=["timezone", "kind", "wildcard", "room-id", "unknown-key", "unit", "missing", "climate"],
 )
 def test_every_problem_is_located_by_file_and_line(
     tmp_path: Path, old: str, new: str, expected: str

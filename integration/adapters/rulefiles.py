@@ -1,6 +1,6 @@
 """Load `rules/*.yaml` into one RuleSet, with every problem located by file and line.
 
-A section (`detection:`, `comfort:`) may live in any file but only in one; unknown top-level
+A section (`detection:`, `comfort:`, `automations:`) may live in any file but only in one; unknown top-level
 keys are errors, so a typo never silently falls back to a default.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import RootModel
 from ruamel.yaml.comments import CommentedMap
 
 from integration.core.rules import SECTIONS, RuleSet
@@ -59,9 +60,10 @@ def load_rules(directory: Path | None) -> RuleSet:
     for key, (path, data) in where.items():
         model = RuleSet.model_fields[key].annotation
         assert isinstance(model, type)  # noqa: S101 - every RuleSet field is a model class
+        empty: Any = [] if issubclass(model, RootModel) else {}
         try:
             sections[key] = validate(
-                model, data[key] if data[key] is not None else {}, path, prefix=(key,)
+                model, data[key] if data[key] is not None else empty, path, prefix=(key,)
             )
         except ConfigError as err:
             problems.extend(_relocate(problem, data, key) for problem in err.problems)

@@ -422,12 +422,17 @@ class ComfortController:
                     self.room,
                     now,
                     ActionKind.NOTIFY,
-                    "persistent_notification",
+                    "persistent_notification.create",
                     {"title": "Bedroom comfort control stopped", "message": self.fault},
                     why,
                 )
             )
         return actions
+
+    def status(self, now: float) -> tuple[float | None, Band]:
+        """The fused room temperature (None when every sensor is stale) and the band in force."""
+        fused = fuse(self._latest.values(), now, self.settings)
+        return (fused[0] if fused is not None else None), self._band(now)
 
     # --- inputs ---
 

@@ -1,4 +1,4 @@
-"""The rule set: every tunable of detection and comfort, as loaded from `rules/*.yaml`.
+"""The rule set: every tunable of detection, comfort and automations, from `rules/*.yaml`.
 
 Each top-level key of a rule file is one section; a section missing from every file takes
 its documented defaults, so the service runs with no rule files at all.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from integration.core.automations import Automations
 from integration.core.comfort import ComfortSettings
 from integration.core.detectors.settings import DetectionSettings
 
@@ -19,6 +20,7 @@ class RuleSet(BaseModel):
 
     detection: DetectionSettings = DetectionSettings()
     comfort: ComfortSettings = ComfortSettings()
+    automations: Automations = Automations(())
 
 
 SECTIONS: tuple[str, ...] = tuple(RuleSet.model_fields)

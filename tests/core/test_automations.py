@@ -492,7 +492,7 @@ def test_a_bad_rule_is_reported_at_its_file_line() -> None:
     with pytest.raises(ConfigError) as caught:
         validate(Automations, read_yaml(path, text)["automations"], path, prefix=("automations",))
     assert [str(p) for p in caught.value.problems] == [
-        "automations.yaml:5: automations[0].if[0].time.after: "
+        "automations.yaml:6: automations[0].if[0].time.after: "
         "'25:00' is not a time of day like \"22:00\" (HH:MM, quote it)"
     ]
 

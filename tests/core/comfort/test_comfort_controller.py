@@ -378,7 +378,7 @@ def test_inconsistency_turns_off_once_reports_and_sticks_in_safe(
     assert ctl.state is State.SAFE
     assert [(a.kind, a.target) for a in actions] == [
         (ActionKind.HA_SERVICE, "switch.turn_off"),
-        (ActionKind.NOTIFY, "persistent_notification"),
+        (ActionKind.NOTIFY, "persistent_notification.create"),
     ]
     assert fault in str(actions[-1].data["message"])
     for t in (200.0, 1000.0, 5000.0):
