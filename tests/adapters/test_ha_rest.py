@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -10,15 +9,6 @@ from aiohttp.test_utils import TestServer
 from integration.adapters.ha_rest import HaState, HomeAssistantActions
 from integration.core.events import Action, ActionKind
 from tests.fake_ha import TOKEN, FakeHomeAssistant
-
-
-@pytest.fixture
-async def fake_ha() -> AsyncIterator[FakeHomeAssistant]:
-    ha = FakeHomeAssistant()
-    ha.server = TestServer(ha.app(), host="127.0.0.1")
-    await ha.server.start_server()
-    yield ha
-    await ha.server.close()
 
 
 def heater(on: bool, t: float = 0.0) -> Action:

@@ -1,0 +1,142 @@
+"""The service acting on the world: MQTT commands on the real broker, HA calls, live rule reload."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+
+from integration.adapters.ha_rest import HomeAssistantActions
+from integration.adapters.mqtt import ConnectionState
+from integration.config import ServiceConfig
+from integration.service import Service
+from tests.e2e.test_service_mqtt import TIMEOUT_S, publish_all, running, wait
+from tests.fake_ha import TOKEN, FakeHomeAssistant
+from tests.mosquitto import Mosquitto
+
+# Above every band of the shipped schedule (the highest is the day band's 24 °C), so the
+# fan must run whatever the wall-clock time the test runs at.
+HOT_C = b"30"
+
+SPASM_RULE = """\
+automations:
+  - id: announce
+    when:
+      - trigger: rules_reloaded
+    then:
+      - action: mqtt_publish
+        topic: {prefix}/house/said
+        payload: "rules in force for {{room_name}}"
+      - action: ha_service
+        service: light.turn_on
+        data: {{entity_id: light.bedroom_lamp, brightness_pct: 5}}
+"""
+
+
+def config_for(broker: Mosquitto, prefix: str, ha_enabled: bool = False) -> ServiceConfig:
+    room: dict[str, Any] = {
+        "id": "bedroom",
+        "name": "Bedroom",
+        "sensors": [
+            {"id": "temp", "kind": "temperature", "topic": f"{prefix}/temp", "format": "plain"}
+        ],
+        "actuators": [
+            {"id": "fan", "role": "fan", "command_topic": f"{prefix}/cmnd/fan/POWER"},
+        ],
+    }
+    return ServiceConfig.model_validate(
+        {
+            "timezone": "Europe/London",
+            "mqtt": {
+                "host": broker.host,
+                "port": broker.port,
+                "client_id": "sb_" + prefix[-12:],
+                "base_topic": prefix + "/sb",
+            },
+            "homeassistant": {"enabled": ha_enabled},
+            "rooms": [room],
+        }
+    )
+
+
+async def next_message(client: aiomqtt.Client) -> aiomqtt.Message:
+    async with asyncio.timeout(TIMEOUT_S):
+        return await anext(aiter(client.messages))
+
+
+async def test_a_hot_room_switches_the_fan_over_mqtt(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    service = Service(config_for(mosquitto, unique_topic), None)
+    mqtt = service.mqtt
+    async with (
+        running(
+            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
+        ),
+        aiomqtt.Client(mosquitto.host, mosquitto.port) as fan,
+    ):
+        await fan.subscribe(f"{unique_topic}/cmnd/fan/POWER", qos=1)
+        await publish_all(mosquitto, [(f"{unique_topic}/temp", HOT_C)])
+        command = await next_message(fan)
+    assert command.payload == b"ON"
+
+
+async def test_a_bad_rule_file_keeps_the_old_rules_and_shows_a_problem(
+    mosquitto: Mosquitto, unique_topic: str, tmp_path: Path, fake_ha: FakeHomeAssistant
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    good = SPASM_RULE.format(prefix=unique_topic)
+    (rules / "automations.yaml").write_text(good, encoding="utf-8")
+    home_assistant = HomeAssistantActions(fake_ha.url, TOKEN, rng=random.Random(1))
+    service = Service(config_for(mosquitto, unique_topic), rules, home_assistant=home_assistant)
+    before = service.pipeline.rules
+    base = f"{unique_topic}/sb"
+    mqtt = service.mqtt
+    async with (
+        running(
+            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
+        ),
+        aiomqtt.Client(mosquitto.host, mosquitto.port) as ha,
+    ):
+        await ha.subscribe(f"{base}/rules/#", qos=1)
+        await ha.subscribe(f"{unique_topic}/house/said", qos=1)
+        node = base.replace("/", "_")
+        await ha.subscribe(f"homeassistant/binary_sensor/{node}/rules_problem/config", qos=1)
+        seen: dict[str, bytes] = {}
+        while len(seen) < 3:
+            message = await next_message(ha)
+            seen[str(message.topic)] = message.payload  # type: ignore[assignment]
+        assert seen[f"{base}/rules/problem"] == b"OFF"
+        discovery = json.loads(next(v for k, v in seen.items() if k.endswith("/config")))
+        assert (discovery["device_class"], discovery["state_topic"]) == (
+            "problem",
+            f"{base}/rules/problem",
+        )
+
+        # A typo: the watcher reloads, the file is refused with its line, the old rules stay.
+        (rules / "automations.yaml").write_text(
+            good.replace("trigger: rules_reloaded", "trigger: rules_reloded"), encoding="utf-8"
+        )
+        problem = await next_message(ha)
+        attributes = await next_message(ha)
+        assert (str(problem.topic), problem.payload) == (f"{base}/rules/problem", b"ON")
+        (error,) = json.loads(attributes.payload)["errors"]  # type: ignore[arg-type]
+        assert error.startswith(f"{rules / 'automations.yaml'}:4: automations[0].when[0].trigger: ")
+        assert service.pipeline.rules is before
+        assert service.rules_reload_failures == 1
+
+        # Fixed: the new rules take over, announce themselves over MQTT and through HA.
+        (rules / "automations.yaml").write_text(good.replace("5}", "10}"), encoding="utf-8")
+        said = await next_message(ha)
+        assert said.payload == b"rules in force for Bedroom"
+        cleared = await next_message(ha)
+        assert cleared.payload == b"OFF"
+        await wait(home_assistant.wait_idle())
+    assert fake_ha.calls == [
+        ("light", "turn_on", {"entity_id": "light.bedroom_lamp", "brightness_pct": 10})
+    ]
