@@ -8,22 +8,33 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import click
 
 from integration import __version__
-from integration.adapters.recording import BadLine, read_recording
+from integration.adapters.recording import BadLine, RecordingWriter, read_recording
 from integration.adapters.rulefiles import load_rules
+from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, load_config
+from integration.core.readings import InboundMessage
+from integration.core.simulation.night import NightSpec, labels_document, simulate_night
 from integration.errors import ConfigError
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, iso, replay, to_document
-from integration.service import Recorder, Service, run_until_signalled
+from integration.service import (
+    Recorder,
+    Service,
+    mqtt_settings,
+    publish_messages,
+    run_until_signalled,
+)
 
 _CONFIG_HELP = "service config YAML (default: the embedded demo bedroom)"
 _RULES_HELP = "directory of rule files (default: built-in defaults)"
+_NIGHT_HOURS = 8.0  # the simulator's default counts are for a night this long
 
 
 def _default_config() -> Path:
@@ -79,14 +90,123 @@ def check(config: Path | None, rules: Path | None) -> None:
     )
 
 
+speed_option = click.option(
+    "--speed",
+    type=click.FloatRange(min=1.0, max=10_000.0),
+    default=1.0,
+    show_default=True,
+    help="run time this many times faster (demos: must match `simulate --publish --speed`)",
+)
+start_option = click.option(
+    "--start",
+    type=float,
+    default=None,
+    help="with --speed: the simulated start, UTC epoch seconds (default: now)",
+)
+
+
+def _clock(speed: float, start: float | None) -> Clock:
+    return SystemClock() if speed == 1.0 else ScaledClock(start or time.time(), speed)
+
+
 @cli.command()
 @config_option
 @rules_option
-def run(config: Path | None, rules: Path | None) -> None:
+@speed_option
+@start_option
+def run(config: Path | None, rules: Path | None, speed: float, start: float | None) -> None:
     """Run the service against the configured MQTT broker until stopped."""
     cfg, _pipeline = _load(config, rules)
-    service = Service(cfg, rules)
+    service = Service(cfg, rules, clock=_clock(speed, start))
     asyncio.run(run_until_signalled(service.run))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="write the night as a recording (JSONL) here",
+)
+@click.option(
+    "--labels",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="where the labels go (default: next to --out, as <name>.labels.json)",
+)
+@click.option("--publish", is_flag=True, help="publish to the config's broker instead of a file")
+@config_option
+@speed_option
+@start_option
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--hours", type=click.FloatRange(0.1, 24.0), default=8.0, show_default=True)
+@click.option("--rate", "rate_hz", type=click.FloatRange(5, 100), default=50.0, show_default=True)
+@click.option(
+    "--payload", type=click.Choice(["batch", "single"]), default="batch", show_default=True
+)
+@click.option("--noise", "noise_g", type=click.FloatRange(0, 0.1), default=0.002, show_default=True)
+@click.option(
+    "--jerks", type=click.IntRange(0), default=None, help="how many (default: per 8 h, scaled)"
+)
+@click.option("--clonus", type=click.IntRange(0), default=None)
+@click.option("--plm-series", type=click.IntRange(0), default=None)
+@click.option("--turnovers", type=click.IntRange(0), default=None)
+@click.option("--get-ups", type=click.IntRange(0), default=None)
+@click.option("--dropouts", type=click.IntRange(0), default=None)
+def simulate(
+    out: Path | None,
+    labels: Path | None,
+    publish: bool,
+    config: Path | None,
+    speed: float,
+    start: float | None,
+    seed: int,
+    hours: float,
+    rate_hz: float,
+    payload: str,
+    noise_g: float,
+    **counts: int | None,
+) -> None:
+    """Generate a labelled synthetic night: a recording plus its labels, or live on MQTT."""
+    if (out is None) == (not publish):
+        raise click.UsageError("give either --out FILE or --publish")
+    cfg, _pipeline = _load(config, None)
+    fields: dict[str, object] = {
+        "seed": seed,
+        "hours": hours,
+        "rate_hz": rate_hz,
+        "payload": payload,
+        "noise_g": noise_g,
+    }
+    for name, n in counts.items():  # a count not given scales with the night's length
+        default = NightSpec.model_fields[name].default
+        fields[name] = n if n is not None else round(default * hours / _NIGHT_HOURS)
+    if publish:
+        fields["start"] = start or time.time()
+    elif start is not None:
+        fields["start"] = start
+    try:
+        night = simulate_night(NightSpec.model_validate(fields))
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    labels_path = labels or (out.with_suffix(".labels.json") if out else Path("night.labels.json"))
+    labels_path.write_text(json.dumps(labels_document(night), indent=1) + "\n", encoding="utf-8")
+    if out is not None:
+        with RecordingWriter(out, mode="w") as writer:
+            for t, topic, body in night.messages():
+                writer.write(InboundMessage(t, topic, body))
+        click.echo(
+            f"wrote {writer.written} messages ({hours:g} h at {rate_hz:g} Hz, {payload}) to {out}; "
+            f"{len(night.labels)} labels to {labels_path}",
+            err=True,
+        )
+        return
+    settings = replace(
+        mqtt_settings(cfg),
+        client_id=f"{cfg.mqtt.client_id}-simulator",
+        availability_topic=f"{cfg.mqtt.base_topic}/simulator/availability",
+    )
+    clock = _clock(speed, night.spec.start)
+    sent = asyncio.run(publish_messages(settings, night.messages(), clock))
+    click.echo(f"published {sent} messages at {speed:g}x; labels in {labels_path}", err=True)
 
 
 @cli.command()

@@ -53,3 +53,28 @@ class ReplayClock:
     async def sleep_until(self, t: float) -> None:
         """Jump straight to `t`: a night replays as fast as the machine allows."""
         self.advance_to(t)
+
+
+class ScaledClock:
+    """Wall time run `speed` times faster from `start`: a simulated night published live in minutes.
+
+    The publisher and the service must share the same start and speed, so the device
+    timestamps in the payloads and the arrival stamps agree.
+    """
+
+    def __init__(self, start: float, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.start = start
+        self.speed = speed
+        self._wall0 = time.monotonic()
+
+    def now(self) -> float:
+        """Simulated present: `start` plus the wall time elapsed, times `speed`."""
+        return self.start + (time.monotonic() - self._wall0) * self.speed
+
+    async def sleep_until(self, t: float) -> None:
+        """Sleep the wall time it takes the scaled clock to reach `t`."""
+        delay = (t - self.now()) / self.speed
+        if delay > 0:
+            await asyncio.sleep(delay)

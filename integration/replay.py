@@ -66,7 +66,8 @@ def replay(messages: Iterable[InboundMessage], pipeline: Pipeline) -> ReplayResu
         while next_tick <= end:
             result.collect(pipeline.handle(Tick(next_tick)))
             next_tick += TICK_S
-    result.events.sort(key=lambda event: (event.start, event.room, event.kind))
+    # By start, then by when each came out: an episode's end follows its start.
+    result.events.sort(key=lambda e: (e.start, e.room, e.detected_at or e.end, e.kind))
     return result
 
 

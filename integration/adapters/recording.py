@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Literal, Self
 
 from integration.core.readings import InboundMessage
 
@@ -85,13 +85,14 @@ def read_recording(
 class RecordingWriter:
     """Appends messages to a recording file, flushed line by line so a crash loses nothing."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mode: Literal["a", "w"] = "a") -> None:
         self._path = path
+        self._mode = mode
         self._file: IO[str] | None = None
         self.written = 0
 
     def __enter__(self) -> Self:
-        self._file = self._path.open("a", encoding="utf-8", newline="\n")
+        self._file = self._path.open(self._mode, encoding="utf-8", newline="\n")
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -104,5 +105,6 @@ class RecordingWriter:
         if self._file is None:
             raise RuntimeError("RecordingWriter used outside its `with` block")
         self._file.write(encode_line(message) + "\n")
-        self._file.flush()
+        if self._mode == "a":  # live recording: a crash loses nothing; a written file is whole
+            self._file.flush()
         self.written += 1

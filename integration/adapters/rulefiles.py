@@ -68,7 +68,7 @@ def load_rules(directory: Path | None) -> RuleSet:
         except ConfigError as err:
             problems.extend(_relocate(problem, data, key) for problem in err.problems)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: (str(p.path), p.line or 0)))
     return RuleSet(**sections)
 
 

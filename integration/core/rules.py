@@ -1,4 +1,4 @@
-"""The rule set: every tunable of detection, comfort and automations, from `rules/*.yaml`.
+"""The rule set: detection, comfort, automations and night tunables, from `rules/*.yaml`.
 
 Each top-level key of a rule file is one section; a section missing from every file takes
 its documented defaults, so the service runs with no rule files at all.
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from integration.core.automations import Automations
 from integration.core.comfort import ComfortSettings
 from integration.core.detectors.settings import DetectionSettings
+from integration.core.night import NightSettings
 
 
 class RuleSet(BaseModel):
@@ -21,6 +22,7 @@ class RuleSet(BaseModel):
     detection: DetectionSettings = DetectionSettings()
     comfort: ComfortSettings = ComfortSettings()
     automations: Automations = Automations(())
+    night: NightSettings = NightSettings()
 
 
 SECTIONS: tuple[str, ...] = tuple(RuleSet.model_fields)

@@ -1,25 +1,57 @@
 """Bed-motion detection per room: readings in, movement events and notices out.
 
-Theory of operation (this first cut covers occupancy and event-style vibration sensors only;
-the accelerometer path — jerk, clonus, PLM, turnover — is not written yet and ignores samples):
+Theory of operation
+-------------------
+Sans-I/O: the pipeline calls `feed(reading)` for every reading of the room and `tick(now)` once a
+second; both return what became known. Three sources, each optional, so detection degrades
+gracefully:
+- Accelerometers (any number, keyed by `sensor_id`): each has its own `AccelChannel` (gravity
+  removal, RMS envelope, adaptive baseline, on/off thresholds, classification; see `accel.py`).
+  Movements then pass the room rules of `episodes.py` (PLM series, restless episodes). When two
+  accelerometers report overlapping movements, the first reported stands for both.
+- Event-style vibration sensors: reports closer than `vibration_merge_s` form one burst, emitted
+  as `movement` once the merge time passed; with no raw signal a burst is not spasm-like.
+- Occupancy: False while in bed remembers the leaving time; True emits `out_of_bed` (start =
+  leaving, end = return). Without an occupancy sensor, an accelerometer losing the body's
+  micro-motion for `out_of_bed_after_s` gives the same event when it comes back.
+`in_bed` is the occupancy sensor's last word when there is one, else the accelerometers'
+micro-motion belief. Movements seen while the bed is believed empty are not reported (getting
+back in is not a spasm): gating by "in bed" is what keeps bed-sensor false alarms down.
 
-States: in bed (True/False/None unknown), an open vibration burst (first, last report time).
-- OccupancyReading False while in bed → remember the leaving time; True → emit `out_of_bed`
-  (start = leaving, end = return), emitted at return.
-- VibrationReading → extends the open burst if within `vibration_merge_s` of its last report,
-  else closes it (emits `movement`) and opens a new one; `tick` closes a burst once the merge
-  time has passed. A vibration sensor reports no raw signal, so a burst cannot be told apart
-  from a normal movement: `movement` is not spasm-like.
-Invariants: state is a few floats per room (bounded memory); no clock is read.
+Emission bound: a movement's event is returned at most `MAX_EMISSION_DELAY_S` (6 s) after the
+end the event reports, for batches of up to 1 s; `emission_delay_bound_s(settings)` is the exact
+figure (2.6 s with the defaults when the samples show the end, 4 s when the sensor stops
+mid-movement) and settings that would exceed the promise are refused. PLM candidates are the
+exception: they are held until their series is confirmed or broken, at most
+`plm_hold_bound_s(settings)` (271 s with the defaults); `plm_series`, `restless_end` and
+`out_of_bed` are emitted when they end, by definition.
+Invariants: per-room state is bounded by the number of sensors; no clock is read.
 """
 
 from __future__ import annotations
 
-from integration.core.detectors.settings import DetectionSettings
+from integration.core.detectors.accel import Absence, AccelChannel, Movement
+from integration.core.detectors.episodes import Episodes, plm_hold_bound_s
+from integration.core.detectors.settings import (
+    MAX_EMISSION_DELAY_S,
+    DetectionSettings,
+    emission_delay_bound_s,
+)
 from integration.core.events import MovementEvent, MovementKind, Notice
-from integration.core.readings import OccupancyReading, Reading, VibrationReading
+from integration.core.readings import (
+    AccelSamples,
+    OccupancyReading,
+    Reading,
+    VibrationReading,
+)
 
-__all__ = ["DetectionSettings", "RoomMotionDetector"]
+__all__ = [
+    "MAX_EMISSION_DELAY_S",
+    "DetectionSettings",
+    "RoomMotionDetector",
+    "emission_delay_bound_s",
+    "plm_hold_bound_s",
+]
 
 
 class RoomMotionDetector:
@@ -28,37 +60,90 @@ class RoomMotionDetector:
     def __init__(self, room: str, settings: DetectionSettings) -> None:
         self.room = room
         self.settings = settings
-        self.in_bed: bool | None = None
+        self._occupied: bool | None = None  # the occupancy sensor's last word
         self._left_at: float | None = None
         self._burst: tuple[float, float, int] | None = None  # first, last, reports
+        self._channels: dict[str, AccelChannel] = {}
+        self._episodes = Episodes(room, settings)
+        self._last_movement: tuple[str, float] | None = None  # sensor, end
+
+    @property
+    def in_bed(self) -> bool | None:
+        """Best current belief: occupancy if the room has it, else accelerometer micro-motion."""
+        if self._occupied is not None:
+            return self._occupied
+        beliefs = [c.present for c in self._channels.values() if c.present is not None]
+        return any(beliefs) if beliefs else None
 
     def feed(self, reading: Reading) -> list[MovementEvent | Notice]:
         """Events a reading completes; readings of other kinds are ignored."""
+        if isinstance(reading, AccelSamples):
+            channel = self._channels.get(reading.sensor_id)
+            if channel is None:
+                channel = AccelChannel(self.room, reading.sensor_id, self.settings)
+                self._channels[reading.sensor_id] = channel
+            found = channel.feed(reading.t, reading.rate_hz, reading.x_g, reading.y_g, reading.z_g)
+            return self._route(found) if found else []
         out: list[MovementEvent | Notice] = []
         if isinstance(reading, OccupancyReading):
-            if not reading.occupied and self.in_bed is not False:
+            if not reading.occupied and self._occupied is not False:
                 self._left_at = reading.t
             elif reading.occupied and self._left_at is not None:
                 out.append(
-                    self._event(MovementKind.OUT_OF_BED, self._left_at, reading.t, "occupancy")
+                    self._vibration_or_occupancy(
+                        MovementKind.OUT_OF_BED, self._left_at, reading.t, "occupancy"
+                    )
                 )
                 self._left_at = None
-            self.in_bed = reading.occupied
+            self._occupied = reading.occupied
         elif isinstance(reading, VibrationReading):
-            out.extend(self.tick(reading.t))
+            out.extend(self._close_burst(reading.t))
             first, _, count = self._burst or (reading.t, reading.t, 0)
             self._burst = (first, reading.t, count + 1)
         return out
 
     def tick(self, now: float) -> list[MovementEvent | Notice]:
-        """Close a vibration burst once no report came for the merge time."""
+        """Close what time alone completes: bursts, stalled movements, series, episodes."""
+        out: list[MovementEvent | Notice] = list(self._close_burst(now))
+        for channel in self._channels.values():
+            found = channel.tick(now)
+            if found:
+                out += self._route(found)
+        out += self._episodes.tick(now)
+        return out
+
+    def _route(self, found: list[Movement | Absence | Notice]) -> list[MovementEvent | Notice]:
+        out: list[MovementEvent | Notice] = []
+        for item in found:
+            if isinstance(item, Notice):
+                out.append(item)
+            elif isinstance(item, Absence):
+                if self._occupied is None:  # an occupancy sensor already reports getting up
+                    out.append(self._absence_event(item))
+            elif self.in_bed is not False and not self._duplicate(item):
+                self._last_movement = (item.sensor_id, item.end)
+                out += self._episodes.movement(item)
+        return out
+
+    def _duplicate(self, mv: Movement) -> bool:
+        """Another accelerometer already reported this movement."""
+        if self._last_movement is None:
+            return False
+        sensor, end = self._last_movement
+        return sensor != mv.sensor_id and mv.start <= end + self.settings.offset_hold_s
+
+    def _close_burst(self, now: float) -> list[MovementEvent]:
         if self._burst is None or now - self._burst[1] < self.settings.vibration_merge_s:
             return []
         first, last, count = self._burst
         self._burst = None
-        return [self._event(MovementKind.MOVEMENT, first, last, "vibration_burst", count)]
+        return [
+            self._vibration_or_occupancy(
+                MovementKind.MOVEMENT, first, last, "vibration_burst", count
+            )
+        ]
 
-    def _event(
+    def _vibration_or_occupancy(
         self, kind: MovementKind, start: float, end: float, rule: str, reports: int = 1
     ) -> MovementEvent:
         return MovementEvent(
@@ -70,4 +155,25 @@ class RoomMotionDetector:
             confidence=1.0,
             spasm_like=False,
             why={"rule": rule, "merge_s": self.settings.vibration_merge_s, "reports": reports},
+        )
+
+    def _absence_event(self, absence: Absence) -> MovementEvent:
+        s = self.settings
+        return MovementEvent(
+            room=self.room,
+            kind=MovementKind.OUT_OF_BED,
+            start=absence.start,
+            end=absence.end,
+            peak=1.0,
+            confidence=0.8,  # micro-motion loss is indirect evidence; occupancy would be 1.0
+            spasm_like=False,
+            why={
+                "rule": "micro_motion_lost",
+                "sensor": absence.sensor_id,
+                "absent_ratio": s.absent_ratio,
+                "out_of_bed_after_s": s.out_of_bed_after_s,
+                "back_in_bed_after_s": s.back_in_bed_after_s,
+                "in_bed_micro_motion_g": round(absence.reference, 6),
+                "back_micro_motion_g": round(absence.level, 6),
+            },
         )

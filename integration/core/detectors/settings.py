@@ -7,7 +7,36 @@ tuning.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import math
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# The promise: a movement's event is returned at most this long after the movement's end, for
+# batches of up to `BATCH_ALLOWANCE_S` (longer batches add their own length). Settings that would
+# break it are refused. PLM candidates held for their series have their own bound.
+MAX_EMISSION_DELAY_S = 6.0
+# While moving, the envelope is capped at this multiple of the onset power (the peak is taken
+# before the cap), so its fall to the offset level takes a bounded time however hard the movement.
+ENVELOPE_CAP = 400.0
+# A message may arrive this long after its last sample (network, broker).
+ARRIVAL_ALLOWANCE_S = 1.0
+BATCH_ALLOWANCE_S = 1.0
+TICK_S = 1.0
+
+
+def emission_delay_bound_s(settings: DetectionSettings) -> float:
+    """Most seconds between a movement's end and its event, with these settings.
+
+    Either the samples show the end: the capped envelope falls to the offset level, stays there
+    for the hold, and the batch holding that sample arrives; or the samples stop: the next tick
+    after the gap (plus a batch and its arrival) closes the movement.
+    """
+    s = settings
+    fall_s = s.envelope_tau_s * math.log(ENVELOPE_CAP * (s.onset_ratio / s.offset_ratio) ** 2)
+    seen_end = fall_s + s.offset_hold_s + BATCH_ALLOWANCE_S
+    sensor_stopped = s.gap_reset_s + BATCH_ALLOWANCE_S + ARRIVAL_ALLOWANCE_S + TICK_S
+    return max(seen_end, sensor_stopped)
 
 
 class DetectionSettings(BaseModel):
@@ -15,12 +44,22 @@ class DetectionSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # Signal conditioning (DETECTION-FACTS: remove gravity, ~0.25 s RMS envelope, quiet baseline).
+    # Signal conditioning: remove gravity, a short (~0.25 s) RMS envelope, a quiet baseline.
+    # Activity counts (band-limited to ~0.25-2.5 Hz) would erase clonus, so the raw signal is used.
+    smoothing_hz: float = Field(
+        default=8.0,
+        ge=0,
+        description="low-pass cut-off applied to samples first (0 = off): sensor noise is white, "
+        "body movement and clonus (3-8 Hz) lie below it",
+    )
     gravity_tau_s: float = Field(
         default=1.0, gt=0, description="time constant of the low-pass that estimates gravity"
     )
     envelope_tau_s: float = Field(
-        default=0.25, gt=0, description="time constant of the RMS envelope of the residual"
+        default=0.15,
+        gt=0,
+        description="time constant of the RMS envelope of the residual (shorter than 0.25 s so "
+        "a 0.2 s jerk still fills it)",
     )
     baseline_window_s: float = Field(
         default=600.0, gt=0, description="rolling window of 1-s RMS values the baseline comes from"
@@ -31,15 +70,19 @@ class DetectionSettings(BaseModel):
     warmup_s: float = Field(
         default=30.0, ge=0, description="no events until this much signal set the baseline"
     )
-    # On/off threshold pair, about 4:1 above rest, with a hold (WASM/IRLSSG 2016 leg-movement rule).
+    # On/off threshold pair with a hold (WASM/IRLSSG 2016 leg-movement rule: onset 8 µV above
+    # rest, offset within 2 µV of it for >= 0.5 s). 3.0 and 1.5 x baseline are 2.0 and 0.5 x
+    # baseline above rest: the same 4:1 pair of rises.
     onset_ratio: float = Field(
-        default=4.0, gt=1, description="a movement starts when the envelope exceeds this x baseline"
+        default=3.0, gt=1, description="a movement starts when the envelope exceeds this x baseline"
     )
     offset_ratio: float = Field(
-        default=1.75, gt=1, description="it ends when the envelope stays below this x baseline"
+        default=1.5, gt=1, description="it ends when the envelope stays below this x baseline"
     )
     offset_hold_s: float = Field(
-        default=0.5, gt=0, description="how long the envelope must stay low to end a movement"
+        default=0.5,
+        gt=0,
+        description="how long the envelope must stay low to end a movement (adds to the delay)",
     )
     min_movement_s: float = Field(
         default=0.15, ge=0, description="shorter bursts are glitches, not movements"
@@ -48,19 +91,23 @@ class DetectionSettings(BaseModel):
         default=60.0, gt=0, description="a movement is closed and classified after this long"
     )
     gap_reset_s: float = Field(
-        default=1.0, gt=0, description="a gap between samples longer than this restarts the filters"
+        default=1.0,
+        gt=0,
+        description="a gap between samples longer than this restarts the filters",
     )
     # Kinds.
     jerk_min_s: float = Field(default=0.2, ge=0, description="shortest jerk")
     jerk_max_s: float = Field(default=3.0, gt=0, description="longest jerk")
     jerk_max_rise_s: float = Field(
-        default=0.35, gt=0, description="a jerk reaches its peak within this long of its onset"
+        default=0.15,
+        gt=0,
+        description="a jerk's envelope reaches half its peak amplitude within this long of onset",
     )
     clonus_min_hz: float = Field(default=3.0, gt=0, description="slowest clonus beat")
     clonus_max_hz: float = Field(default=8.0, gt=0, description="fastest clonus beat")
     clonus_min_beats: int = Field(default=3, ge=1, description="beats that make clonus")
     clonus_min_autocorr: float = Field(
-        default=0.5, gt=0, lt=1, description="rhythm: autocorrelation needed at the beat period"
+        default=0.6, gt=0, lt=1, description="rhythm: autocorrelation needed at the beat period"
     )
     clonus_min_rate_hz: float = Field(
         default=20.0, gt=0, description="below this sample rate clonus is reported undetectable"
@@ -100,3 +147,27 @@ class DetectionSettings(BaseModel):
     restless_window_s: float = Field(
         default=600.0, gt=0, description="window for the count; an episode closes after this quiet"
     )
+
+    @model_validator(mode="after")
+    def _ranges_are_ordered(self) -> Self:
+        pairs = (
+            ("offset_ratio", "onset_ratio"),
+            ("jerk_min_s", "jerk_max_s"),
+            ("clonus_min_hz", "clonus_max_hz"),
+            ("plm_min_s", "plm_max_s"),
+            ("plm_min_interval_s", "plm_max_interval_s"),
+            ("turnover_min_s", "turnover_max_s"),
+        )
+        for low, high in pairs:
+            if getattr(self, low) >= getattr(self, high):
+                msg = f"{low} must be below {high} (got {getattr(self, low)} >= {getattr(self, high)})"
+                raise ValueError(msg)
+        bound = emission_delay_bound_s(self)
+        if bound > MAX_EMISSION_DELAY_S:
+            msg = (
+                f"these settings could delay an event by {bound:.1f} s after its movement, over "
+                f"the promised {MAX_EMISSION_DELAY_S:g} s: shorten envelope_tau_s, offset_hold_s "
+                "or gap_reset_s"
+            )
+            raise ValueError(msg)
+        return self

@@ -3,17 +3,20 @@ from __future__ import annotations
 import pytest
 
 from integration.core.detectors import DetectionSettings, RoomMotionDetector
-from integration.core.events import MovementKind
+from integration.core.events import MovementEvent, MovementKind
 from integration.core.readings import OccupancyReading, VibrationReading
 
 
 def test_out_of_bed_spans_leaving_to_return_and_is_not_spasm_like() -> None:
     det = RoomMotionDetector("bedroom", DetectionSettings())
-    assert det.in_bed is None
+    beliefs = [det.in_bed]
     assert det.feed(OccupancyReading("bedroom", "occ", 0.0, True)) == []
     assert det.feed(OccupancyReading("bedroom", "occ", 10.0, False)) == []
-    assert det.in_bed is False
+    beliefs.append(det.in_bed)
     (event,) = det.feed(OccupancyReading("bedroom", "occ", 70.0, True))
+    beliefs.append(det.in_bed)
+    assert beliefs == [None, False, True]
+    assert isinstance(event, MovementEvent)
     assert (event.kind, event.start, event.end, event.spasm_like) == (
         MovementKind.OUT_OF_BED, 10.0, 70.0, False,
     )  # fmt: skip
@@ -35,5 +38,17 @@ def test_vibration_reports_merge_into_movement_bursts(
     for t in times:
         events += det.feed(VibrationReading("bedroom", "vib", t, "vibration", None))
     events += det.tick(times[-1] + 10.0)
-    got = [(e.start, e.end, e.why["reports"]) for e in events if hasattr(e, "kind")]
+    got = [(e.start, e.end, e.why["reports"]) for e in events if isinstance(e, MovementEvent)]
     assert got == expected
+
+
+def test_occupancy_alone_finds_getting_up_and_vibration_alone_is_never_spasm_like() -> None:
+    det = RoomMotionDetector("bedroom", DetectionSettings())
+    events = det.feed(VibrationReading("bedroom", "vib", 5.0, "vibration", 30.0))
+    events += det.feed(OccupancyReading("bedroom", "occ", 10.0, False))
+    events += det.feed(OccupancyReading("bedroom", "occ", 100.0, True))
+    events += det.tick(200.0)
+    assert [(e.kind, e.spasm_like) for e in events if isinstance(e, MovementEvent)] == [
+        (MovementKind.OUT_OF_BED, False),
+        (MovementKind.MOVEMENT, False),
+    ]

@@ -1,0 +1,430 @@
+"""The SQLite history store: nights, summaries, events, actions, minute readings, an outbox.
+
+One connection (aiosqlite runs it on its own thread, fed by a queue, so writes are serialized
+like zigpy's appdb), WAL journal so readers (CLI `nights`, `export`) never block the service,
+and a checkpoint on close. The schema is versioned with `PRAGMA user_version`: `MIGRATIONS[i]`
+takes a database from version i to i + 1, each step in one transaction; a database newer
+than this code is refused rather than guessed at.
+
+Every SQLite failure (disk full, locked, corrupt file) becomes `StoreError` with a message a
+person can act on; the service logs it and keeps controlling the room without history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from integration.core.events import Action, MovementEvent
+from integration.core.summary import MinuteRecord, NightSummary
+from integration.errors import StoreError
+
+_LOGGER = logging.getLogger(__name__)
+
+_SECONDS_PER_DAY = 86400.0
+
+# Each step takes the schema from version i to i + 1. Append only: never edit a released step.
+MIGRATIONS: tuple[str, ...] = (
+    # v1: the first release.
+    """
+    CREATE TABLE night_state (
+        room TEXT PRIMARY KEY,
+        state TEXT NOT NULL            -- JSON snapshot of the open night, for a restart
+    );
+    CREATE TABLE nights (
+        id INTEGER PRIMARY KEY,
+        room TEXT NOT NULL,
+        night_date TEXT NOT NULL,      -- local date of the evening the night began
+        bed_time REAL NOT NULL,
+        wake_time REAL NOT NULL,
+        UNIQUE (room, bed_time)
+    );
+    CREATE TABLE summaries (
+        night_id INTEGER PRIMARY KEY REFERENCES nights (id) ON DELETE CASCADE,
+        summary TEXT NOT NULL          -- NightSummary.to_dict() as JSON
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        room TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start REAL NOT NULL,
+        end REAL NOT NULL,
+        peak REAL NOT NULL,
+        confidence REAL NOT NULL,
+        spasm_like INTEGER NOT NULL,
+        why TEXT NOT NULL
+    );
+    CREATE INDEX events_room_start ON events (room, start);
+    CREATE TABLE actions (
+        id INTEGER PRIMARY KEY,
+        room TEXT NOT NULL,
+        t REAL NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        data TEXT NOT NULL,
+        why TEXT NOT NULL
+    );
+    CREATE INDEX actions_room_t ON actions (room, t);
+    CREATE TABLE readings_minute (
+        room TEXT NOT NULL,
+        minute REAL NOT NULL,          -- start of the minute, UTC epoch s
+        temp_c REAL,
+        low_c REAL,
+        high_c REAL,
+        activity_mg REAL,
+        spasms INTEGER NOT NULL,
+        in_bed INTEGER NOT NULL,
+        PRIMARY KEY (room, minute)
+    );
+    """,
+    # v2: messages kept for Home Assistant while it is away, delivered when it is back.
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        created REAL NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_pending ON outbox (delivered, id);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+ExportTable = Literal["nights", "events", "actions", "minutes"]
+Row = dict[str, str | int | float | None]
+
+
+def _explain(path: Path, error: sqlite3.Error) -> str:
+    """A message a person can act on for an SQLite failure."""
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        hint = "the database is locked by another process; is a second service running?"
+    elif "full" in text:
+        hint = "the disk is full; free space or move the store"
+    elif "not a database" in text or "malformed" in text or "corrupt" in text:
+        hint = "the file is corrupt or not a smart-bedroom database; move it aside to start afresh"
+    elif "readonly" in text or "unable to open" in text or "permission" in text:
+        hint = "the file cannot be opened for writing; check its path and permissions"
+    else:
+        hint = str(error)
+    return f"history store {path}: {hint} ({error})"
+
+
+class Store:
+    """The history of every room, in one SQLite file."""
+
+    def __init__(self, path: Path, db: aiosqlite.Connection, busy_timeout_s: float) -> None:
+        """Use `Store.open`; this only wraps a connection."""
+        self.path = path
+        self._db = db
+        self._busy_timeout_s = busy_timeout_s
+        self._write_lock = asyncio.Lock()  # one transaction at a time on the one connection
+
+    @classmethod
+    async def open(cls, path: Path, busy_timeout_s: float = 5.0) -> Store:
+        """Open (creating if needed) and migrate the store at `path`.
+
+        A write waits up to `busy_timeout_s` for another process's lock before failing.
+        """
+        try:
+            db = await aiosqlite.connect(path)
+        except sqlite3.Error as error:
+            raise StoreError(_explain(path, error)) from error
+        store = cls(path, db, busy_timeout_s)
+        try:
+            await store._prepare()
+        except StoreError:
+            await db.close()
+            raise
+        except sqlite3.Error as error:
+            await db.close()
+            raise StoreError(_explain(path, error)) from error
+        return store
+
+    async def _prepare(self) -> None:
+        db = self._db
+        db.row_factory = sqlite3.Row
+        await db.execute(f"PRAGMA busy_timeout = {round(self._busy_timeout_s * 1000)}")
+        await db.execute("PRAGMA foreign_keys = ON")
+        async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+            await cursor.fetchone()
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"history store {self.path}: schema version {version} is newer than this "
+                f"smart-bedroom understands ({SCHEMA_VERSION}); upgrade smart-bedroom"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            await self._migrate(step)
+
+    async def _migrate(self, step: int) -> None:
+        """Run migration `step` (to version step + 1) in one transaction."""
+        statements = [s.strip() for s in MIGRATIONS[step].split(";") if s.strip()]
+        await self._db.execute("BEGIN")
+        try:
+            for statement in statements:
+                await self._db.execute(statement)
+            await self._db.execute(f"PRAGMA user_version = {step + 1}")
+        except sqlite3.Error:
+            await self._db.rollback()
+            raise
+        await self._db.commit()
+        _LOGGER.info("history store %s: schema migrated to version %d", self.path, step + 1)
+
+    async def close(self) -> None:
+        """Checkpoint the WAL into the main file and close."""
+        try:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as error:
+            _LOGGER.warning("history store %s: checkpoint on close failed: %s", self.path, error)
+        await self._db.close()
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A transaction that commits on success; SQLite errors become StoreError.
+
+        Writers from several tasks take turns, so one's failure never rolls back another's rows.
+        """
+        async with self._write_lock:
+            try:
+                yield self._db
+                await self._db.commit()
+            except sqlite3.Error as error:
+                try:
+                    await self._db.rollback()
+                except sqlite3.Error:
+                    _LOGGER.debug("history store %s: rollback failed too", self.path)
+                raise StoreError(_explain(self.path, error)) from error
+
+    async def _fetch(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            async with self._db.execute(sql, args) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.Error as error:
+            raise StoreError(_explain(self.path, error)) from error
+
+    # --- restart state ---------------------------------------------------------------------
+
+    async def save_night_state(self, room: str, snapshot: Mapping[str, Any]) -> None:
+        """Persist the room's night state (tracker and accumulator snapshots) for a restart."""
+        async with self._writing() as db:
+            await db.execute(
+                "INSERT INTO night_state (room, state) VALUES (?, ?) "
+                "ON CONFLICT (room) DO UPDATE SET state = excluded.state",
+                (room, json.dumps(snapshot)),
+            )
+
+    async def load_night_state(self, room: str) -> dict[str, Any] | None:
+        """The last saved night state of `room`, or None."""
+        rows = await self._fetch("SELECT state FROM night_state WHERE room = ?", (room,))
+        if not rows:
+            return None
+        state: dict[str, Any] = json.loads(rows[0]["state"])
+        return state
+
+    # --- what happened ---------------------------------------------------------------------
+
+    async def add_events(self, events: Iterable[MovementEvent]) -> None:
+        """Record movement events."""
+        rows = [
+            (
+                e.room,
+                e.kind.value,
+                e.start,
+                e.end,
+                e.peak,
+                e.confidence,
+                int(e.spasm_like),
+                json.dumps(dict(e.why)),
+            )
+            for e in events
+        ]
+        async with self._writing() as db:
+            await db.executemany(
+                "INSERT INTO events (room, kind, start, end, peak, confidence, spasm_like, why) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    async def add_actions(self, actions: Iterable[Action]) -> None:
+        """Record actions taken."""
+        rows = [
+            (a.room, a.t, a.kind.value, a.target, json.dumps(dict(a.data)), json.dumps(dict(a.why)))
+            for a in actions
+        ]
+        async with self._writing() as db:
+            await db.executemany(
+                "INSERT INTO actions (room, t, kind, target, data, why) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    async def add_minute_readings(self, records: Iterable[MinuteRecord]) -> None:
+        """Record per-minute readings; a minute written again replaces the earlier row."""
+        rows = [
+            (
+                r.room,
+                r.t,
+                r.temp_c,
+                r.low_c,
+                r.high_c,
+                r.activity_mg,
+                r.spasms,
+                int(r.in_bed),
+            )
+            for r in records
+        ]
+        async with self._writing() as db:
+            await db.executemany(
+                "INSERT OR REPLACE INTO readings_minute "
+                "(room, minute, temp_c, low_c, high_c, activity_mg, spasms, in_bed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    # --- nights and summaries --------------------------------------------------------------
+
+    async def save_summary(self, summary: NightSummary) -> None:
+        """Record a finished night and its summary; saving the same night again replaces it."""
+        async with self._writing() as db:
+            await db.execute(
+                "INSERT INTO nights (room, night_date, bed_time, wake_time) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (room, bed_time) DO UPDATE SET wake_time = excluded.wake_time, "
+                "night_date = excluded.night_date",
+                (summary.room, summary.night_date, summary.bed_time, summary.wake_time),
+            )
+            await db.execute(
+                "INSERT OR REPLACE INTO summaries (night_id, summary) "
+                "SELECT id, ? FROM nights WHERE room = ? AND bed_time = ?",
+                (json.dumps(summary.to_dict()), summary.room, summary.bed_time),
+            )
+
+    async def summaries(self, room: str, limit: int) -> list[NightSummary]:
+        """The latest `limit` summaries of `room`, newest first."""
+        rows = await self._fetch(
+            "SELECT s.summary FROM summaries s JOIN nights n ON n.id = s.night_id "
+            "WHERE n.room = ? ORDER BY n.bed_time DESC LIMIT ?",
+            (room, limit),
+        )
+        return [NightSummary.from_dict(json.loads(r["summary"])) for r in rows]
+
+    async def last_summaries(self, room: str, n: int = 7) -> list[NightSummary]:
+        """The last `n` nights of `room`, for the comparison in the morning summary."""
+        return await self.summaries(room, n)
+
+    async def nights(self, from_t: float, to_t: float) -> list[NightSummary]:
+        """Summaries of every room's nights that began in [from_t, to_t), oldest first."""
+        rows = await self._fetch(
+            "SELECT s.summary FROM summaries s JOIN nights n ON n.id = s.night_id "
+            "WHERE n.bed_time >= ? AND n.bed_time < ? ORDER BY n.bed_time, n.room",
+            (from_t, to_t),
+        )
+        return [NightSummary.from_dict(json.loads(r["summary"])) for r in rows]
+
+    async def export(self, from_t: float, to_t: float, table: ExportTable = "nights") -> list[Row]:
+        """Flat rows (for CSV or JSON) of one table in [from_t, to_t), oldest first."""
+        if table == "nights":
+            return [_night_row(s) for s in await self.nights(from_t, to_t)]
+        sql = {
+            "events": "SELECT room, kind, start, end, peak, confidence, spasm_like, why "
+            "FROM events WHERE start >= ? AND start < ? ORDER BY start",
+            "actions": "SELECT room, t, kind, target, data, why "
+            "FROM actions WHERE t >= ? AND t < ? ORDER BY t",
+            "minutes": "SELECT room, minute, temp_c, low_c, high_c, activity_mg, spasms, in_bed "
+            "FROM readings_minute WHERE minute >= ? AND minute < ? ORDER BY minute, room",
+        }[table]
+        return [dict(r) for r in await self._fetch(sql, (from_t, to_t))]
+
+    # --- outbox ----------------------------------------------------------------------------
+
+    async def add_outbox(self, created: float, kind: str, payload: Mapping[str, Any]) -> int:
+        """Keep a message for Home Assistant until it is delivered; returns its id."""
+        async with self._writing() as db:
+            cursor = await db.execute(
+                "INSERT INTO outbox (created, kind, payload) VALUES (?, ?, ?)",
+                (created, kind, json.dumps(payload)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def pending_outbox(self) -> list[tuple[int, float, str, dict[str, Any]]]:
+        """Undelivered messages as (id, created, kind, payload), oldest first."""
+        rows = await self._fetch(
+            "SELECT id, created, kind, payload FROM outbox WHERE delivered = 0 ORDER BY id"
+        )
+        return [(r["id"], r["created"], r["kind"], json.loads(r["payload"])) for r in rows]
+
+    async def mark_delivered(self, ids: Iterable[int]) -> None:
+        """Mark outbox messages as delivered."""
+        async with self._writing() as db:
+            await db.executemany(
+                "UPDATE outbox SET delivered = 1 WHERE id = ?", [(i,) for i in ids]
+            )
+
+    # --- retention -------------------------------------------------------------------------
+
+    async def prune(self, retention_days: float, now: float) -> dict[str, int]:
+        """Delete history older than `retention_days` before `now`; rows deleted per table."""
+        cutoff = now - retention_days * _SECONDS_PER_DAY
+        statements = {
+            "events": ("DELETE FROM events WHERE start < ?", (cutoff,)),
+            "actions": ("DELETE FROM actions WHERE t < ?", (cutoff,)),
+            "readings_minute": ("DELETE FROM readings_minute WHERE minute < ?", (cutoff,)),
+            "summaries": (
+                "DELETE FROM summaries WHERE night_id IN "
+                "(SELECT id FROM nights WHERE wake_time < ?)",
+                (cutoff,),
+            ),
+            "nights": ("DELETE FROM nights WHERE wake_time < ?", (cutoff,)),
+            "outbox": ("DELETE FROM outbox WHERE delivered = 1 AND created < ?", (cutoff,)),
+        }
+        deleted: dict[str, int] = {}
+        async with self._writing() as db:
+            for table, (sql, args) in statements.items():
+                cursor = await db.execute(sql, args)
+                deleted[table] = cursor.rowcount
+        return deleted
+
+
+def _night_row(summary: NightSummary) -> Row:
+    """The headline figures of one night as a flat row."""
+    row: Row = {
+        "room": summary.room,
+        "room_name": summary.room_name,
+        "bed_time": summary.bed_time,
+        "wake_time": summary.wake_time,
+        "night_date": summary.night_date,
+        "time_in_bed_s": summary.time_in_bed_s,
+        "time_out_of_bed_s": summary.time_out_of_bed_s,
+        "get_ups": summary.get_ups,
+        "temp_min_c": summary.temp_min_c,
+        "temp_mean_c": summary.temp_mean_c,
+        "temp_max_c": summary.temp_max_c,
+        "in_band_share": summary.in_band_share,
+        "too_warm_min": summary.too_warm_min,
+        "too_cold_min": summary.too_cold_min,
+        "spasm_count": summary.spasm_count,
+        "spasm_rate_per_h": summary.spasm_rate_per_h,
+        "restless_episodes": summary.restless_episodes,
+        "restless_total_min": summary.restless_total_min,
+        "restless_longest_min": summary.restless_longest_min,
+        "sleep_efficiency": None if summary.sleep is None else summary.sleep.efficiency,
+        "actions": summary.actions_count,
+        "sensor_gaps": summary.quality.sensor_gaps,
+        "rejected_messages": summary.quality.rejected_total,
+    }
+    row.update({f"spasms_{kind}": n for kind, n in summary.spasms_by_kind.items()})
+    row["spasms_by_hour"] = json.dumps(dict(summary.spasms_by_hour))
+    row["rate_when_warm"] = json.dumps(asdict(summary.rate_when_warm))
+    row["rate_in_band"] = json.dumps(asdict(summary.rate_in_band))
+    return row

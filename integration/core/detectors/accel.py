@@ -1,0 +1,512 @@
+"""One accelerometer: raw samples in, classified movements, absences and notices out.
+
+Theory of operation
+-------------------
+Per sample (the hot path, plain floats in locals, about 1 µs in CPython):
+1. smoothed = first-order low-pass at `smoothing_hz` (sensor noise is white; body movement and
+   clonus lie below it); gravity = a slower low-pass (`gravity_tau_s`); residual = the
+   difference, the body's motion with the bed's resting orientation removed;
+2. envelope = exponential mean of the residual's squared magnitude (`envelope_tau_s`), so
+   `sqrt(envelope)` is a short RMS;
+3. QUIET → MOVING when the envelope exceeds (`onset_ratio` x baseline)²; MOVING → closed when it
+   stays below (`offset_ratio` x baseline)² for `offset_hold_s` (the WASM on/off pair with a
+   hold), or after `max_movement_s`, or at a gap, or on a tick once samples stopped. Start and
+   end are the first and last samples whose *instantaneous* residual crossed the onset level
+   (the last one standing for its sample period), so the envelope's tails do not lengthen a
+   movement; while moving, the envelope is capped (`ENVELOPE_CAP`) so its fall, and with it the
+   emission delay, is bounded.
+Batches are timed `t + i / rate_hz`; single samples by their own `t`, with the filters stepped
+by the rate measured over the last second (arrival times bunch and jitter).
+Per second (cold path): the second's RMS joins a ring of quiet seconds (`baseline_window_s`
+long, skipped while moving or while the bed seems empty); every `BASELINE_EVERY_S` the baseline
+becomes its `baseline_percentile`. Gravity sampled once a second feeds the micro-motion level
+(breathing and heartbeat move the resting orientation slightly), which decides presence; the
+sample rate is checked against `clonus_min_rate_hz` (one notice per low-rate spell).
+On closing, a movement is classified once, in this order:
+- CLONUS: rate high enough, and the band-passed residual's autocorrelation at a 3-8 Hz beat
+  period reaches `clonus_min_autocorr` with the half period anti-correlated (so the harmonics
+  of faster ringing do not pass), over at least `clonus_min_beats` beats;
+- TURNOVER: the resting gravity before and after differ by `turnover_min_angle_deg` and it lasted
+  `turnover_min_s` (a jerk barely tilts the bed; lying differently does);
+- JERK: `jerk_min_s`..`jerk_max_s` long with the envelope at half its peak amplitude within
+  `jerk_max_rise_s` (myoclonic jerks peak within tens of ms);
+- PLM (a candidate for the room's series rule): `plm_min_s`..`plm_max_s`, no turn;
+- MOVEMENT otherwise (ordinary, not spasm-like).
+
+Invariants: memory is a fixed ring of 1-s values, a 16-value micro-motion ring, and at most
+`SEGMENT_MAX_SAMPLES` residuals of the open movement; nothing grows with the night.
+A gap longer than `gap_reset_s` closes an open movement at its last sample and restarts the
+filters from the next sample, so a restart never looks like movement.
+Known blind spots: a tonic spasm (stiffening with little motion) barely moves the residual, and
+a slow 0.3-0.5 Hz rhythmic myoclonus sits in the breathing band below the clonus search.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from operator import mul
+
+from integration.core.detectors.settings import (
+    ARRIVAL_ALLOWANCE_S,
+    ENVELOPE_CAP,
+    DetectionSettings,
+)
+from integration.core.events import MovementKind, Notice
+
+# Residuals kept per open movement: 10 s at 100 Hz is enough to time the rise and test rhythm.
+SEGMENT_MAX_SAMPLES = 1024
+# The rhythm test looks at the first seconds of a movement only, which bounds its cost.
+RHYTHM_WINDOW_S = 4.0
+# Recomputing the percentile every few seconds keeps the per-sample cost flat.
+BASELINE_EVERY_S = 10
+# Gravity sampled at 1 Hz over this many seconds spans several breaths (~0.2-0.3 Hz).
+MICRO_WINDOW_S = 16
+# The in-bed micro-motion reference follows slow changes over about this many seconds.
+MICRO_REFERENCE_TAU_S = 300.0
+# Amplitude fraction of the peak that ends the rise (0.5 amplitude = 0.25 power).
+RISE_POWER_FRACTION = 0.25
+
+_QUIET = 0
+_MOVING = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """A closed movement of one accelerometer with the measures that classified it."""
+
+    sensor_id: str
+    kind: (
+        MovementKind  # JERK, CLONUS, TURNOVER, PLM (a candidate until a series confirms), MOVEMENT
+    )
+    start: float
+    end: float
+    peak: float  # envelope peak as a multiple of the baseline RMS
+    rise_s: float
+    angle_deg: float
+    rhythm: float  # autocorrelation at the beat period; 0 when not measured
+    beat_hz: float
+    rate_hz: float
+    sharp: bool  # rise within jerk_max_rise_s: a jerk if short enough
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    """Micro-motion was lost from `start` (left the bed) and came back at `end`."""
+
+    sensor_id: str
+    start: float
+    end: float
+    reference: float
+    level: float
+
+
+class AccelChannel:
+    """Streaming movement detector for one accelerometer."""
+
+    def __init__(self, room: str, sensor_id: str, settings: DetectionSettings) -> None:
+        self.room = room
+        self.sensor_id = sensor_id
+        self.s = settings
+        self.present: bool | None = None  # micro-motion belief: someone in bed
+        self.rate_hz = 0.0
+        self.last_t: float | None = None
+        self._gx = self._gy = self._gz = 0.0
+        self._fx = self._fy = self._fz = 0.0  # the smoothed sample
+        self._env = 0.0
+        self._declared_rate: float | None = None
+        self._batch_span_s = 0.0
+        self._alphas_dt = 0.0
+        self._alphas = (1.0, 0.0, 0.0)
+        self._sec_end = 0.0
+        self._sec_sum = 0.0
+        self._sec_n = 0
+        self._sec_moved = False
+        self._quiet_rms: deque[float] = deque(maxlen=max(1, round(settings.baseline_window_s)))
+        self._quiet_seconds = 0
+        self.baseline = 0.0  # RMS of the residual at rest; 0 until the warm-up is over
+        self._on_sq = math.inf
+        self._off_sq = math.inf
+        self._mode = _QUIET
+        self._first_strong = -math.inf
+        self._last_strong = -math.inf
+        self._open_t = 0.0
+        self._seg_last_t = 0.0
+        self._below_since = -1.0
+        self._peak_sq = 0.0
+        self._pre_gravity = (0.0, 0.0, 0.0)
+        self._seg: list[tuple[float, float, float, float]] = []
+        self._micro: deque[tuple[float, float, float]] = deque(maxlen=MICRO_WINDOW_S)
+        self._micro_reference = 0.0
+        self._absent_since: float | None = None
+        self._left_at: float | None = None
+        self._back_since: float | None = None
+        self._low_rate_noticed = False
+        self._out: list[Movement | Absence | Notice] = []
+
+    # -- hot path -------------------------------------------------------------------------
+
+    def feed(
+        self,
+        t0: float,
+        rate_hz: float | None,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        zs: Sequence[float],
+    ) -> list[Movement | Absence | Notice]:
+        """Process samples taken at `t0 + i / rate_hz` (or one sample at `t0`)."""
+        n = min(len(xs), len(ys), len(zs))
+        if n == 0:
+            return []
+        last_t = self.last_t
+        if last_t is None or t0 - last_t > self.s.gap_reset_s or t0 < last_t - self.s.gap_reset_s:
+            self._restart(t0, xs[0], ys[0], zs[0])
+            last_t = t0
+        self._declared_rate = rate_hz
+        self._batch_span_s = (n - 1) / rate_hz if rate_hz else 0.0
+        # Single samples are timed by arrival, which bunches and jitters; their filters step
+        # by the measured rate once it is known.
+        step = 1.0 / rate_hz if rate_hz else 0.0
+        dt = step or (1.0 / self.rate_hz if self.rate_hz > 0.0 else max(t0 - last_t, 0.0))
+        if dt != self._alphas_dt:
+            self._alphas_dt = dt
+            self._alphas = self._filter_steps(dt)
+        af, ag, ae = self._alphas
+        hold = self.s.offset_hold_s
+        gx, gy, gz, env = self._gx, self._gy, self._gz, self._env
+        fx, fy, fz = self._fx, self._fy, self._fz
+        on_sq = self._on_sq
+        env_cap = on_sq * ENVELOPE_CAP
+        sec_end, sec_sum, sec_n = self._sec_end, self._sec_sum, self._sec_n
+        mode = self._mode
+        first_strong, last_strong = self._first_strong, self._last_strong
+        t = t0 - step
+        for x, y, z in zip(xs, ys, zs, strict=False):
+            t += step
+            if t >= sec_end:
+                self._gx, self._gy, self._gz, self._env = gx, gy, gz, env
+                self._end_second(t, sec_sum, sec_n, mode)
+                sec_end, sec_sum, sec_n = self._sec_end, 0.0, 0
+                on_sq = self._on_sq
+                env_cap = on_sq * ENVELOPE_CAP
+            fx += af * (x - fx)
+            rx = fx - gx
+            gx += ag * rx
+            fy += af * (y - fy)
+            ry = fy - gy
+            gy += ag * ry
+            fz += af * (z - fz)
+            rz = fz - gz
+            gz += ag * rz
+            e = rx * rx + ry * ry + rz * rz
+            env += ae * (e - env)
+            sec_sum += e
+            sec_n += 1
+            if mode:
+                if e > on_sq:
+                    last_strong = t
+                if self._step_open(t, rx, ry, rz, env, last_strong, gx, gy, gz):
+                    mode = _QUIET
+                elif env > env_cap:
+                    env = env_cap
+            elif e > on_sq:
+                if t - last_strong > hold:
+                    first_strong = t
+                last_strong = t
+                if env > on_sq:
+                    mode = _MOVING
+                    self._open(t, first_strong, gx, gy, gz)
+        self._gx, self._gy, self._gz, self._env = gx, gy, gz, env
+        self._fx, self._fy, self._fz = fx, fy, fz
+        self._sec_end, self._sec_sum, self._sec_n = sec_end, sec_sum, sec_n
+        self._mode = mode
+        self._first_strong, self._last_strong = first_strong, last_strong
+        self.last_t = t
+        out, self._out = self._out, []
+        return out
+
+    def _filter_steps(self, dt: float) -> tuple[float, float, float]:
+        """Per-sample steps of the smoothing, gravity and envelope low-passes for a sample period."""
+        if dt <= 0.0:
+            return 1.0, 0.0, 0.0
+        s = self.s
+        smoothing_tau_s = 1.0 / (2.0 * math.pi * s.smoothing_hz) if s.smoothing_hz else 0.0
+        return (
+            dt / (smoothing_tau_s + dt),
+            dt / (s.gravity_tau_s + dt),
+            dt / (s.envelope_tau_s + dt),
+        )
+
+    # -- movement lifecycle ---------------------------------------------------------------
+
+    def _open(self, t: float, start: float, gx: float, gy: float, gz: float) -> None:
+        self._open_t = t
+        self._seg_last_t = t
+        self._below_since = -1.0
+        self._peak_sq = 0.0
+        self._pre_gravity = (gx, gy, gz)
+        self._seg = []
+        self._sec_moved = True
+        self._first_strong = start
+
+    def _step_open(
+        self,
+        t: float,
+        rx: float,
+        ry: float,
+        rz: float,
+        env: float,
+        last_strong: float,
+        gx: float,
+        gy: float,
+        gz: float,
+    ) -> bool:
+        """One sample of an open movement; True when it closed."""
+        if len(self._seg) < SEGMENT_MAX_SAMPLES:
+            self._seg.append((rx, ry, rz, env))
+            self._seg_last_t = t
+        if env > self._peak_sq:
+            self._peak_sq = env
+        if env < self._off_sq:
+            if self._below_since < 0.0:
+                self._below_since = t
+            elif t - self._below_since >= self.s.offset_hold_s:
+                self._close(last_strong, (gx, gy, gz))
+                return True
+        else:
+            self._below_since = -1.0
+        if t - self._open_t >= self.s.max_movement_s:
+            self._close(last_strong, (gx, gy, gz))
+            return True
+        return False
+
+    def _close(self, end: float, post_gravity: tuple[float, float, float]) -> None:
+        self._mode = _QUIET
+        self._sec_moved = True
+        s = self.s
+        start = self._first_strong
+        if self.rate_hz > 0.0:
+            end += 1.0 / self.rate_hz  # the last strong sample stands for its whole period
+        duration = end - start
+        seg = self._seg
+        self._seg = []
+        if duration < s.min_movement_s or not seg or self.baseline <= 0.0:
+            return
+        span = self._seg_last_t - self._open_t
+        seg_rate = (len(seg) - 1) / span if span > 0 else self.rate_hz
+        rate = seg_rate or self.rate_hz
+        peak_sq = self._peak_sq
+        rise_index = next(
+            (i for i, v in enumerate(seg) if v[3] >= RISE_POWER_FRACTION * peak_sq), 0
+        )
+        rise_s = max(0.0, self._open_t - start + (rise_index / rate if rate else 0.0))
+        angle = _angle_deg(self._pre_gravity, post_gravity)
+        rhythm, beat_hz = 0.0, 0.0
+        if rate >= s.clonus_min_rate_hz:
+            rhythm, beat_hz = _rhythm(seg, rate, s.clonus_min_hz, s.clonus_max_hz)
+        sharp = rise_s <= s.jerk_max_rise_s
+        if (
+            rhythm >= s.clonus_min_autocorr
+            and duration * beat_hz >= s.clonus_min_beats - 1  # n beats span n-1 periods
+        ):
+            kind = MovementKind.CLONUS
+        elif angle >= s.turnover_min_angle_deg and duration >= s.turnover_min_s:
+            kind = MovementKind.TURNOVER
+        elif sharp and s.jerk_min_s <= duration <= s.jerk_max_s:
+            kind = MovementKind.JERK
+        elif s.plm_min_s <= duration <= s.plm_max_s and angle < s.turnover_min_angle_deg:
+            kind = MovementKind.PLM
+        else:
+            kind = MovementKind.MOVEMENT
+        self._out.append(
+            Movement(
+                sensor_id=self.sensor_id,
+                kind=kind,
+                start=start,
+                end=end,
+                peak=math.sqrt(peak_sq) / self.baseline,
+                rise_s=rise_s,
+                angle_deg=angle,
+                rhythm=rhythm,
+                beat_hz=beat_hz,
+                rate_hz=rate,
+                sharp=sharp,
+            )
+        )
+
+    def _restart(self, t: float, x: float, y: float, z: float) -> None:
+        """Start the filters afresh at a first sample or after a gap (closing what was open)."""
+        if self._mode == _MOVING:
+            self._close(self._last_strong, (self._gx, self._gy, self._gz))
+        self._gx, self._gy, self._gz = x, y, z
+        self._fx, self._fy, self._fz = x, y, z
+        self._env = self.baseline * self.baseline
+        self._sec_end = t + 1.0
+        self._sec_sum = 0.0
+        self._sec_n = 0
+        self._sec_moved = False
+        self._micro.clear()
+        self._last_strong = -math.inf
+
+    def tick(self, now: float) -> list[Movement | Absence | Notice]:
+        """Close a movement whose samples stopped coming (the sensor went quiet or away).
+
+        A batch arrives after its last sample, so the wait allows one batch span and
+        `ARRIVAL_ALLOWANCE_S` on top of the gap that would restart the filters.
+        """
+        stale_after = self.s.gap_reset_s + self._batch_span_s + ARRIVAL_ALLOWANCE_S
+        if self._mode == _MOVING and self.last_t is not None and now - self.last_t > stale_after:
+            self._close(self._last_strong, (self._gx, self._gy, self._gz))
+            self._first_strong = self._last_strong = -math.inf
+        out, self._out = self._out, []
+        return out
+
+    # -- once a second ----------------------------------------------------------------------
+
+    def _end_second(self, t: float, sec_sum: float, sec_n: int, mode: int) -> None:
+        s = self.s
+        self._sec_end += 1.0
+        if self._sec_end <= t:  # a slow single-sample stream: realign rather than loop
+            self._sec_end = t + 1.0
+        rate = self._declared_rate or float(sec_n)
+        self._track_rate(t, rate)
+        quiet = mode == _QUIET and not self._sec_moved
+        self._sec_moved = mode == _MOVING
+        self._micro.append((self._gx, self._gy, self._gz))
+        self._track_presence(t, quiet)
+        if sec_n == 0 or not quiet or self.present is False:
+            return
+        self._quiet_rms.append(math.sqrt(sec_sum / sec_n))
+        self._quiet_seconds += 1
+        if self._quiet_seconds >= max(s.warmup_s, 1.0) and (
+            self.baseline <= 0.0 or self._quiet_seconds % BASELINE_EVERY_S == 0
+        ):
+            ranked = sorted(self._quiet_rms)
+            index = min(len(ranked) - 1, int(len(ranked) * s.baseline_percentile / 100.0))
+            baseline = ranked[index]
+            if baseline > 0.0:
+                self.baseline = baseline
+                self._on_sq = (s.onset_ratio * baseline) ** 2
+                self._off_sq = (s.offset_ratio * baseline) ** 2
+
+    def _track_rate(self, t: float, rate: float) -> None:
+        self.rate_hz = rate
+        if rate >= self.s.clonus_min_rate_hz:
+            self._low_rate_noticed = False
+        elif not self._low_rate_noticed:
+            self._low_rate_noticed = True
+            self._out.append(
+                Notice(
+                    room=self.room,
+                    sensor_id=self.sensor_id,
+                    t=t,
+                    code="clonus_undetectable",
+                    message=(
+                        f"accelerometer {self.sensor_id} samples at {rate:.0f} Hz; clonus beats "
+                        f"(up to {self.s.clonus_max_hz:.0f} Hz) need at least "
+                        f"{self.s.clonus_min_rate_hz:.0f} Hz, so clonus cannot be detected"
+                    ),
+                )
+            )
+
+    def _track_presence(self, t: float, quiet: bool) -> None:
+        """Micro-motion lost for `out_of_bed_after_s` = out of bed; back for `back_in_bed_after_s`."""
+        s = self.s
+        if len(self._micro) < MICRO_WINDOW_S or self._quiet_seconds < s.warmup_s:
+            return
+        level = _spread(self._micro)
+        reference = self._micro_reference
+        if reference <= 0.0:
+            self._micro_reference = level
+            self.present = True
+            return
+        here = level >= s.absent_ratio * reference
+        if self.present is not False:
+            if here:
+                self._absent_since = None
+                if quiet:
+                    step = min(level, 4.0 * reference) - reference
+                    self._micro_reference = reference + step / MICRO_REFERENCE_TAU_S
+            else:
+                if self._absent_since is None:
+                    self._absent_since = t
+                if t - self._absent_since >= s.out_of_bed_after_s:
+                    self.present = False
+                    self._left_at = self._absent_since
+                    self._back_since = None
+        elif here:
+            if self._back_since is None:
+                self._back_since = t
+            if t - self._back_since >= s.back_in_bed_after_s:
+                self.present = True
+                self._absent_since = None
+                left = self._left_at if self._left_at is not None else self._back_since
+                self._out.append(Absence(self.sensor_id, left, self._back_since, reference, level))
+        else:
+            self._back_since = None
+
+
+def _angle_deg(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    """Angle between two gravity vectors."""
+    na = math.sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2])
+    nb = math.sqrt(b[0] * b[0] + b[1] * b[1] + b[2] * b[2])
+    if na == 0.0 or nb == 0.0:
+        return 0.0
+    cos = (a[0] * b[0] + a[1] * b[1] + a[2] * b[2]) / (na * nb)
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+def _spread(points: deque[tuple[float, float, float]]) -> float:
+    """RMS distance of 1-Hz gravity samples from their mean: the body's micro-motion."""
+    n = len(points)
+    total = 0.0
+    for axis in range(3):
+        values = [p[axis] for p in points]
+        mean = sum(values) / n
+        total += sum((v - mean) * (v - mean) for v in values) / n
+    return math.sqrt(total)
+
+
+def _rhythm(
+    seg: list[tuple[float, float, float, float]], rate: float, min_hz: float, max_hz: float
+) -> tuple[float, float]:
+    """Best autocorrelation of the band-passed residual at a beat period, and that beat in Hz.
+
+    A moving mean one slowest-beat period wide is subtracted (it removes drift and turnover
+    motion), then the vector autocorrelation is searched over the clonus periods. A period only
+    counts when the half period is anti-correlated, which rejects the harmonics of faster ringing.
+    """
+    seg = seg[: max(1, round(RHYTHM_WINDOW_S * rate))]
+    n = len(seg)
+    width = max(2, round(rate / min_hz))
+    shortest = max(2, math.floor(rate / max_hz))
+    longest = math.ceil(rate / min_hz)
+    if n < 2 * longest:
+        return 0.0, 0.0
+    half = width // 2
+    bands: list[list[float]] = []
+    for axis in range(3):
+        values = [v[axis] for v in seg]
+        sums = list(accumulate(values, initial=0.0))
+        band = []
+        for i, v in enumerate(values):
+            lo = max(0, i - half)
+            hi = min(n, lo + width)
+            band.append(v - (sums[hi] - sums[lo]) / (hi - lo))
+        bands.append(band)
+    energy = sum(sum(map(mul, b, b)) for b in bands)
+    if energy <= 0.0:
+        return 0.0, 0.0
+
+    def autocorr(lag: int) -> float:
+        return sum(sum(map(mul, b, b[lag:])) for b in bands) / energy * n / (n - lag)
+
+    best, best_lag = 0.0, 0
+    for lag in range(shortest, longest + 1):
+        value = autocorr(lag)
+        if value > best and autocorr(max(1, round(lag / 2))) < 0.0:
+            best, best_lag = value, lag
+    return (best, rate / best_lag) if best_lag else (0.0, 0.0)
