@@ -148,8 +148,7 @@ class Service:
             await self.clock.sleep_until(next_tick)
             # A tick must not overtake messages already received: the detectors would take
             # a sensor's queued samples for silence (this matters on a sped-up clock).
-            while self.mqtt.queued:
-                await asyncio.sleep(0)
+            await self._watchers.wait_for(lambda: self.mqtt.queued == 0)
             await self._dispatch(self.pipeline.handle(Tick(self.clock.now())))
             self._watchers.notify()
 

@@ -3,16 +3,19 @@
 Theory of operation
 -------------------
 PLM series (WASM/IRLSSG 2016: >= 4 movements of 0.5-10 s, onset to onset 10-90 s). A movement
-of 0.5-10 s that is not clonus or a turnover is a *candidate*. Sharp candidates (jerks) are
-never held: until a series is confirmed they are emitted at once as `jerk`, yet still count as
-members, so a series whose movements look sharp is still found. Candidates chain while each onset
+of 0.5-10 s that is not clonus or a turnover is a *candidate*. Candidates chain while each onset
 follows the previous member's by `plm_min_interval_s`..`plm_max_interval_s`; one arriving sooner
 is not a member and is reported on its own; one arriving later (or `plm_max_interval_s` of
 nothing, seen on `tick`) ends the chain.
-- Until a chain reaches `plm_min_series`, its candidates are HELD (at most plm_min_series - 1 of
-  them). When the series is confirmed they are all emitted as `plm`, and later members at once.
-  When a chain ends unconfirmed, each held candidate is emitted as `movement` (an ordinary
-  limb movement, not spasm-like). So a held movement is emitted at most `plm_hold_bound_s(settings)` after its end.
+- Sharp candidates (jerks) are never held: until the series is confirmed they are emitted at
+  once as `jerk`, yet still count as members, so a series whose movements look sharp is found.
+- Smoother candidates are HELD until the chain reaches `plm_min_series` (at most
+  plm_min_series - 1 of them): then they are all emitted as `plm`, and later members at once.
+  When a chain ends unconfirmed, each held candidate is emitted as `movement` (an ordinary limb
+  movement, not spasm-like). A held movement therefore comes out at most
+  `plm_hold_bound_s(settings)` after its end (271 s with the defaults). Holding was chosen over
+  "emit as jerk, never revise": a lone leg movement is not a spasm, and events are never
+  retracted.
 - A confirmed chain is emitted as one `plm_series` event when it ends (start = first onset,
   end = last member's end).
 Restless episodes: the start times of the last `restless_min_events` spasm-like events are kept;
