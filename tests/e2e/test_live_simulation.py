@@ -18,7 +18,7 @@ from tests.e2e.test_service_mqtt import running, wait
 from tests.mosquitto import Mosquitto
 from tests.test_cli import REPO
 
-SPEED = 400.0
+SPEED = 100.0  # 12 minutes of night in about 7 s; faster, the host's scheduling skews arrival times
 
 
 async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
@@ -26,11 +26,11 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
 ) -> None:
     spec = NightSpec(
         seed=5,
-        hours=1 / 3,
-        jerks=3,
+        hours=0.2,
+        jerks=2,
         clonus=1,
         plm_series=0,
-        turnovers=2,
+        turnovers=1,
         get_ups=0,
         dropouts=0,
         tonic=0,
@@ -86,7 +86,7 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
             events.append(json.loads(message.payload))  # type: ignore[arg-type]
     assert sent == len(messages)
     assert stats.rejected == {}
-    assert stats.readings["motion"] > 1000
+    assert stats.readings["motion"] == sum(1 for m in messages if m[1] == spec.accel_topic)
     for event in events:
         if event["spasm_like"]:
             start = datetime.fromisoformat(str(event["start"])).timestamp()
