@@ -20,7 +20,12 @@ from integration.adapters.rulefiles import load_rules
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, load_config
 from integration.core.readings import InboundMessage
-from integration.core.simulation.night import NightSpec, labels_document, simulate_night
+from integration.core.simulation.night import (
+    NightSpec,
+    labels_document,
+    scaled_counts,
+    simulate_night,
+)
 from integration.errors import ConfigError
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, iso, replay, to_document
@@ -34,7 +39,6 @@ from integration.service import (
 
 _CONFIG_HELP = "service config YAML (default: the embedded demo bedroom)"
 _RULES_HELP = "directory of rule files (default: built-in defaults)"
-_NIGHT_HOURS = 8.0  # the simulator's default counts are for a night this long
 
 
 def _default_config() -> Path:
@@ -151,6 +155,14 @@ def run(config: Path | None, rules: Path | None, speed: float, start: float | No
 @click.option("--turnovers", type=click.IntRange(0), default=None)
 @click.option("--get-ups", type=click.IntRange(0), default=None)
 @click.option("--dropouts", type=click.IntRange(0), default=None)
+@click.option("--tonic", type=click.IntRange(0), default=None, help="tonic spasms (little motion)")
+@click.option(
+    "--coupling",
+    type=click.FloatRange(0.05, 2.0),
+    default=1.0,
+    show_default=True,
+    help="how much of the body's motion the mattress passes to the sensor",
+)
 def simulate(
     out: Path | None,
     labels: Path | None,
@@ -163,6 +175,7 @@ def simulate(
     rate_hz: float,
     payload: str,
     noise_g: float,
+    coupling: float,
     **counts: int | None,
 ) -> None:
     """Generate a labelled synthetic night: a recording plus its labels, or live on MQTT."""
@@ -175,10 +188,10 @@ def simulate(
         "rate_hz": rate_hz,
         "payload": payload,
         "noise_g": noise_g,
+        "coupling": coupling,
     }
-    for name, n in counts.items():  # a count not given scales with the night's length
-        default = NightSpec.model_fields[name].default
-        fields[name] = n if n is not None else round(default * hours / _NIGHT_HOURS)
+    # A count not given scales with the night's length.
+    fields |= scaled_counts(hours) | {name: n for name, n in counts.items() if n is not None}
     if publish:
         fields["start"] = start or time.time()
     elif start is not None:

@@ -113,12 +113,20 @@ class Pipeline:
             parsed = parse_payload(spec, item.payload, item.t)
             if isinstance(parsed, Rejection):
                 self._count_rejection(spec, parsed, item.t)
+                self.rooms[spec.room].rejected(spec.sensor_id, parsed.reason, item.t)
                 continue
             self.stats.last_seen[f"{spec.room}/{spec.sensor_id}"] = item.t
             for reading in parsed:
                 self.stats.readings[spec.kind] += 1
                 out.readings.append(reading)
                 self.rooms[spec.room].feed(reading, item.t, out)
+        return out
+
+    def end_of_input(self, now: float) -> Outputs:
+        """The input ended (a recording's last message): summarise nights still open."""
+        out = Outputs()
+        for room in self.rooms.values():
+            room.end_of_input(now, out)
         return out
 
     def replace_rules(self, rules: RuleSet, now: float) -> Outputs:

@@ -2,7 +2,8 @@
 
 Between messages, ticks are synthesised once a second of recorded time, as the live shell
 ticks once a second of wall time; after the last message, time runs on for a flush horizon so
-events still open (an episode's quiet window) close as they would have live.
+events still open (an episode's quiet window) close as they would have live. A night still
+open then is summarised up to the last message, as if the person got up when it ended.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from integration.clock import ReplayClock
 from integration.core.events import Action, MovementEvent, Notice
 from integration.core.readings import InboundMessage, Tick
+from integration.core.summary import NightSummary
 from integration.pipeline import Outputs, Pipeline
 
 TICK_S = 1.0
@@ -33,7 +35,7 @@ class ReplayResult:
     events: list[MovementEvent] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
-    summaries: list[dict[str, Any]] = field(default_factory=list)
+    summaries: list[NightSummary] = field(default_factory=list)
     first_t: float | None = None
     last_t: float | None = None
 
@@ -42,6 +44,7 @@ class ReplayResult:
         self.events.extend(out.events)
         self.notices.extend(out.notices)
         self.actions.extend(out.actions)
+        self.summaries.extend(out.summaries)
 
 
 def replay(messages: Iterable[InboundMessage], pipeline: Pipeline) -> ReplayResult:
@@ -66,6 +69,7 @@ def replay(messages: Iterable[InboundMessage], pipeline: Pipeline) -> ReplayResu
         while next_tick <= end:
             result.collect(pipeline.handle(Tick(next_tick)))
             next_tick += TICK_S
+        result.collect(pipeline.end_of_input(result.last_t))
     # By start, then by when each came out: an episode's end follows its start.
     result.events.sort(key=lambda e: (e.start, e.room, e.detected_at or e.end, e.kind))
     return result
@@ -129,5 +133,5 @@ def to_document(
             }
             for a in result.actions
         ],
-        "summaries": result.summaries,
+        "summaries": [summary.to_dict() for summary in result.summaries],
     }

@@ -12,17 +12,24 @@ saw into automation `Signal`s:
   on each change of side and again every `SIDE_REPEAT_S` while outside (so `for_s` can be
   reached), `temperature_in_band` on coming back;
 - a sensor silent longer than its staleness limit → `sensor_stale` once, plus a Notice;
-- a good rules reload → `rules_reloaded`.
+- a good rules reload → `rules_reloaded`;
+- the night tracker opening / closing a night → `night_start` / `night_end`.
+While a night is open, a `NightAccumulator` takes every temperature (with the band), event,
+action, bed-accelerometer batch and rejection; when the night closes its `NightSummary`
+(compared with the last `HISTORY_NIGHTS`) goes out with the outputs.
 A `set_comfort_band` action from an automation becomes a `BandOverride` for the controller
 at once. Comfort steps on every temperature and every `COMFORT_STEP_S` of ticks.
 
-Invariants: no I/O, no clock; state is bounded by the number of sensors.
+Invariants: no I/O, no clock; state is bounded by the number of sensors (and one night's
+per-minute aggregates). `snapshot()`/`restore()` carry the night across a restart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from integration.core.automations import AutomationEngine, RoomContext, Signal, SignalKind
@@ -35,14 +42,18 @@ from integration.core.comfort import (
 )
 from integration.core.detectors import RoomMotionDetector
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind, Notice
-from integration.core.readings import Reading, TemperatureReading, Tick
+from integration.core.night import BoundaryKind, NightBoundary, NightTracker
+from integration.core.readings import AccelSamples, Reading, TemperatureReading, Tick
 from integration.core.rules import RuleSet
+from integration.core.summary import NightAccumulator, NightSummary
 
 # The controller's decisions change on minutes (min on/off times, staleness); every 10 s of
 # ticks is prompt enough and keeps a replayed night fast.
 COMFORT_STEP_S = 10.0
 # While the room stays outside its band, say so again this often, so `for_s` triggers fire.
 SIDE_REPEAT_S = 60.0
+# The morning summary compares a night with this many before it.
+HISTORY_NIGHTS = 7
 
 _EPISODE_SIGNALS = {
     MovementKind.RESTLESS_START: SignalKind.RESTLESS_START,
@@ -58,6 +69,8 @@ class Outputs:
     events: list[MovementEvent] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
+    summaries: list[NightSummary] = field(default_factory=list)
+    nights: list[NightBoundary] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,19 +106,69 @@ class RoomCore:
         self._side_said_at = 0.0
         self._last_comfort_step: float | None = None
         self._in_bed = self.detector.in_bed
+        self._zone = zone
+        self.night = NightTracker(room, rules.night, zone)
+        self.accumulator: NightAccumulator | None = None
+        self.history: deque[NightSummary] = deque(maxlen=HISTORY_NIGHTS)
+        self._bed_sensor: str | None = None  # the accelerometer whose activity is scored
+
+    def remember(self, summaries: Iterable[NightSummary]) -> None:
+        """Earlier nights (oldest first), for the morning summary's comparison."""
+        self.history.extend(summaries)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The open night's state, JSON-able, so a restart mid-night loses nothing."""
+        accumulator = self.accumulator.snapshot() if self.accumulator is not None else None
+        return {"tracker": self.night.snapshot(), "accumulator": accumulator}
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Take back the state `snapshot()` saved before a restart."""
+        self.night = NightTracker.restore(
+            self.room, self._rules.night, self._zone, snapshot["tracker"]
+        )
+        if self.night.open_bed_time is not None and snapshot.get("accumulator"):
+            self.accumulator = NightAccumulator.restore(snapshot["accumulator"])
+
+    def end_of_input(self, now: float, out: Outputs) -> None:
+        """A recording ended mid-night: summarise the night up to its last message."""
+        if self.accumulator is None:
+            return
+        summary = self.accumulator.finish(now, tuple(self.history))
+        self.accumulator = None
+        self.night = NightTracker(self.room, self._rules.night, self._zone)
+        self.history.append(summary)
+        out.summaries.append(summary)
+
+    def rejected(self, sensor_id: str, reason: str, t: float) -> None:
+        """A message of this room's sensor that gave no reading: data quality of the night."""
+        if self.accumulator is not None:
+            if sensor_id in self._sensors:
+                self.accumulator.sensor_seen(sensor_id, t)
+            self.accumulator.add_rejected(reason)
 
     def feed(self, reading: Reading, now: float, out: Outputs) -> None:
         """One parsed reading of this room."""
         self._last_seen[reading.sensor_id] = reading.t
         if reading.sensor_id in self._stale:
             self._stale.discard(reading.sensor_id)
+        accumulator = self.accumulator
+        if accumulator is not None and reading.sensor_id in self._sensors:
+            accumulator.sensor_seen(reading.sensor_id, reading.t)
+        if isinstance(reading, AccelSamples):
+            self._bed_sensor = self._bed_sensor or reading.sensor_id
+            if accumulator is not None and reading.sensor_id == self._bed_sensor:
+                accumulator.add_motion(reading)
         self._detected(self.detector.feed(reading), now, out)
         if isinstance(reading, TemperatureReading):
             self._step_comfort([reading], now, out)
+            temperature, band = self.comfort.status(now)
+            if self.accumulator is not None and temperature is not None:
+                self.accumulator.add_temperature(now, temperature, band.low_c, band.high_c)
 
     def tick(self, now: float, out: Outputs) -> None:
         """Time passing: close movements, check staleness, keep the controller going."""
         self._detected(self.detector.tick(now), now, out)
+        self._nights(self.night.tick(now), out)
         self._check_stale(now, out)
         if self._last_comfort_step is None or now - self._last_comfort_step >= COMFORT_STEP_S:
             self._step_comfort([Tick(now)], now, out)
@@ -114,6 +177,10 @@ class RoomCore:
         """Good new rules: swap them in, keep what was learnt where settings did not change."""
         if rules.detection != self._rules.detection:
             self.detector = RoomMotionDetector(self.room, rules.detection)
+        if rules.night != self._rules.night:  # the open night carries over
+            self.night = NightTracker.restore(
+                self.room, rules.night, self._zone, self.night.snapshot()
+            )
         # The controller keeps what it commanded, so an actuator is never left on unknowingly.
         self.comfort.settings = rules.comfort
         self.automations.reload(rules.automations.root)
@@ -135,14 +202,48 @@ class RoomCore:
                 continue
             event = replace(item, detected_at=now)
             out.events.append(event)
+            if self.accumulator is not None:
+                self.accumulator.add_event(event)
             if event.spasm_like:
                 self._signal(SignalKind.SPASM, now, out, event.kind)
             elif event.kind in _EPISODE_SIGNALS:
                 self._signal(_EPISODE_SIGNALS[event.kind], now, out)
         in_bed = self.detector.in_bed
+        if in_bed == self._in_bed:
+            return
         if in_bed is False and self._in_bed is True:
             self._signal(SignalKind.OUT_OF_BED, now, out)
         self._in_bed = in_bed
+        if self.accumulator is not None:
+            self.accumulator.in_bed(now, in_bed)
+        self._nights(self.night.observe(now, in_bed), out)
+
+    def _nights(self, boundaries: list[NightBoundary], out: Outputs) -> None:
+        for boundary in boundaries:
+            out.nights.append(boundary)
+            if boundary.kind is BoundaryKind.OPENED:
+                self._open_night(boundary)
+                self._signal(SignalKind.NIGHT_START, boundary.t, out)
+            elif boundary.kind is BoundaryKind.DISCARDED:
+                self.accumulator = None  # a lie-down, not a night
+            elif self.accumulator is not None and boundary.wake_time is not None:
+                summary = self.accumulator.finish(boundary.wake_time, tuple(self.history))
+                self.accumulator = None
+                self.history.append(summary)
+                out.summaries.append(summary)
+                self._signal(SignalKind.NIGHT_END, boundary.t, out)
+
+    def _open_night(self, boundary: NightBoundary) -> None:
+        # Only steady reporters can leave a gap: silence is normal for occupancy and vibration.
+        self.accumulator = NightAccumulator(
+            self.room,
+            self.name,
+            boundary.bed_time,
+            self._zone,
+            sensors=self._sensors,
+            gap_s_by_id={w.sensor_id: w.stale_after_s for w in self._sensors.values()},
+        )
+        self.accumulator.in_bed(boundary.t, self.detector.in_bed)
 
     def _step_comfort(self, inputs: Sequence[ComfortInput], now: float, out: Outputs) -> None:
         self._last_comfort_step = now
@@ -167,6 +268,8 @@ class RoomCore:
     def _comfort_actions(self, actions: list[Action], now: float, out: Outputs) -> None:
         for action in actions:
             out.actions.append(action)
+            if self.accumulator is not None:
+                self.accumulator.add_action(action)
             if action.kind is ActionKind.SET_TARGET:
                 low, high = action.data.get("low_c"), action.data.get("high_c")
                 if isinstance(low, int | float) and isinstance(high, int | float):

@@ -8,9 +8,12 @@ Per sample (the hot path, plain floats in locals, about 1 µs in CPython):
    difference, the body's motion with the bed's resting orientation removed;
 2. envelope = exponential mean of the residual's squared magnitude (`envelope_tau_s`), so
    `sqrt(envelope)` is a short RMS;
-3. QUIET → MOVING when the envelope exceeds (`onset_ratio` x baseline)²; MOVING → closed when it
-   stays below (`offset_ratio` x baseline)² for `offset_hold_s` (the WASM on/off pair with a
-   hold), or after `max_movement_s`, or at a gap, or on a tick once samples stopped. Start and
+3. QUIET → MOVING when the envelope exceeds (`onset_ratio` x baseline)², or when samples whose
+   own power exceeds it keep coming (no pause over `offset_hold_s`) for `min_movement_s` (white
+   noise almost never does that twice that far apart); MOVING → closed when the envelope stays
+   below (`offset_ratio` x baseline)² and no such sample comes for `offset_hold_s` (the WASM
+   on/off pair with a hold), or after `max_movement_s`, or at a gap, or on a tick once samples
+   stopped. Start and
    end are the first and last samples whose *instantaneous* residual crossed the onset level
    (the last one standing for its sample period), so the envelope's tails do not lengthen a
    movement; while moving, the envelope is capped (`ENVELOPE_CAP`) so its fall, and with it the
@@ -61,6 +64,8 @@ from integration.core.events import MovementKind, Notice
 SEGMENT_MAX_SAMPLES = 1024
 # The rhythm test looks at the first seconds of a movement only, which bounds its cost.
 RHYTHM_WINDOW_S = 4.0
+# Single samples: the rate is the most samples seen in one of this many recent seconds.
+RATE_WINDOW_S = 5
 # Recomputing the percentile every few seconds keeps the per-sample cost flat.
 BASELINE_EVERY_S = 10
 # Gravity sampled at 1 Hz over this many seconds spans several breaths (~0.2-0.3 Hz).
@@ -119,6 +124,7 @@ class AccelChannel:
         self._env = 0.0
         self._declared_rate: float | None = None
         self._batch_span_s = 0.0
+        self._recent_counts: deque[int] = deque(maxlen=RATE_WINDOW_S)
         self._alphas_dt = 0.0
         self._alphas = (1.0, 0.0, 0.0)
         self._sec_end = 0.0
@@ -176,6 +182,7 @@ class AccelChannel:
             self._alphas = self._filter_steps(dt)
         af, ag, ae = self._alphas
         hold = self.s.offset_hold_s
+        min_run = self.s.min_movement_s
         gx, gy, gz, env = self._gx, self._gy, self._gz, self._env
         fx, fy, fz = self._fx, self._fy, self._fz
         on_sq = self._on_sq
@@ -216,7 +223,7 @@ class AccelChannel:
                 if t - last_strong > hold:
                     first_strong = t
                 last_strong = t
-                if env > on_sq:
+                if env > on_sq or t - first_strong >= min_run:
                     mode = _MOVING
                     self._open(t, first_strong, gx, gy, gz)
         self._gx, self._gy, self._gz, self._env = gx, gy, gz, env
@@ -273,7 +280,7 @@ class AccelChannel:
         if env < self._off_sq:
             if self._below_since < 0.0:
                 self._below_since = t
-            elif t - self._below_since >= self.s.offset_hold_s:
+            elif t - max(self._below_since, last_strong) >= self.s.offset_hold_s:
                 self._close(last_strong, (gx, gy, gz))
                 return True
         else:
@@ -349,6 +356,7 @@ class AccelChannel:
         self._sec_n = 0
         self._sec_moved = False
         self._micro.clear()
+        self._recent_counts.clear()
         self._last_strong = -math.inf
 
     def tick(self, now: float) -> list[Movement | Absence | Notice]:
@@ -371,7 +379,10 @@ class AccelChannel:
         self._sec_end += 1.0
         if self._sec_end <= t:  # a slow single-sample stream: realign rather than loop
             self._sec_end = t + 1.0
-        rate = self._declared_rate or float(sec_n)
+        self._recent_counts.append(sec_n)
+        # A short hole or a bunch of late arrivals skews one second's count; the busiest of the
+        # last few seconds is the rate.
+        rate = self._declared_rate or float(max(self._recent_counts))
         self._track_rate(t, rate)
         quiet = mode == _QUIET and not self._sec_moved
         self._sec_moved = mode == _MOVING

@@ -54,10 +54,12 @@ class Episodes:
         self._chain_last_onset = -math.inf
         self._chain_last_end = 0.0
         self._chain_peak = 0.0
+        # (start, peak) of the last spasm-like events
         self._recent: deque[tuple[float, float]] = deque(maxlen=settings.restless_min_events)
         self._episode_start: float | None = None
         self._last_spasm_end = -math.inf
         self._episode_events = 0
+        self._episode_peak = 0.0  # the strongest spasm of the episode so far
 
     def movement(self, mv: Movement) -> list[MovementEvent]:
         """Events a closed movement completes (possibly none yet, when it is held)."""
@@ -103,7 +105,7 @@ class Episodes:
                     MovementKind.RESTLESS_END,
                     self._episode_start,
                     self._last_spasm_end,
-                    1.0,
+                    self._episode_peak,
                     1.0,
                     {
                         "rule": "restless_quiet_window",
@@ -113,6 +115,7 @@ class Episodes:
                 )
             )
             self._episode_start = None
+            self._episode_peak = 0.0
             self._recent.clear()
         return out
 
@@ -147,10 +150,11 @@ class Episodes:
             out.append(event)
             if not event.spasm_like:
                 continue
-            self._recent.append((event.start, event.end))
+            self._recent.append((event.start, event.peak))
             self._last_spasm_end = max(self._last_spasm_end, event.end)
             if self._episode_start is not None:
                 self._episode_events += 1
+                self._episode_peak = max(self._episode_peak, event.peak)
                 continue
             starts = sorted(start for start, _ in self._recent)
             if (
@@ -159,12 +163,13 @@ class Episodes:
             ):
                 self._episode_start = starts[0]
                 self._episode_events = len(starts)
+                self._episode_peak = max(peak for _, peak in self._recent)
                 out.append(
                     self._event(
                         MovementKind.RESTLESS_START,
                         starts[0],
                         event.end,
-                        1.0,
+                        self._episode_peak,
                         1.0,
                         {
                             "rule": "restless_cluster",
@@ -211,6 +216,7 @@ class Episodes:
         elif kind == MovementKind.JERK:
             why |= {
                 "rule": "jerk_sharp_short",
+                "autocorr": round(mv.rhythm, 3),  # broadband: below the clonus rhythm
                 "rise_s": round(mv.rise_s, 3),
                 "max_rise_s": s.jerk_max_rise_s,
                 "min_s": s.jerk_min_s,
@@ -219,7 +225,8 @@ class Episodes:
             confidence = _margin_confidence(mv.peak, s.onset_ratio)
         else:
             why |= {
-                "rule": "unclassified_movement",
+                # a held PLM candidate whose series never came, or a movement of no kind
+                "rule": "lone_limb_movement" if mv.kind == MovementKind.PLM else "unclassified",
                 "rise_s": round(mv.rise_s, 3),
                 "angle_deg": round(mv.angle_deg, 1),
             }

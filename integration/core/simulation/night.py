@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from integration.core.comfort import Role
 from integration.core.events import MovementKind
-from integration.core.simulation.thermal import RoomModel, Weather, _Room
+from integration.core.simulation.thermal import RoomModel, Weather, SimulatedRoom
 
 __all__ = [
     "LABELS_SCHEMA",
@@ -695,7 +695,7 @@ def _side_messages(spec: NightSpec, plan: _Plan) -> list[tuple[float, str, bytes
         out.append(
             (end + _uniform(rng, _OCCUPANCY_LAG_S), spec.occupancy_topic, b'{"occupancy":true}')
         )
-    room = _Room(RoomModel(), _WEATHER, spec.seed)
+    room = SimulatedRoom(RoomModel(), _WEATHER, spec.seed)
     no_actuators = dict.fromkeys(Role, False)  # open loop: nothing heats or cools
     zone = ZoneInfo("Europe/London")
     humidity = rng.uniform(42.0, 55.0)

@@ -179,7 +179,7 @@ class GenericThermostat:
         self._check_at = None
 
 
-class _Room:
+class SimulatedRoom:
     """The simulated air, actuator outputs and sensors."""
 
     def __init__(self, model: RoomModel, weather: Weather, seed: int) -> None:
@@ -237,7 +237,7 @@ def run_night(
     evening = datetime.fromisoformat(weather.day).date()
     start = datetime.combine(evening, time(21, 30), tzinfo=tz).timestamp()
     end = start + 10.5 * 3600.0
-    room = _Room(model or RoomModel(), weather, seed)
+    room = SimulatedRoom(model or RoomModel(), weather, seed)
     on = dict.fromkeys(Role, False)
     specs = [ActuatorSpec(role, role, entity_id=_ENTITIES[role]) for role in setup.roles]
     ours = ComfortController(_ROOM, specs, settings, tz)

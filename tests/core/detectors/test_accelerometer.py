@@ -133,3 +133,13 @@ def test_memory_stays_bounded_over_two_quiet_hours() -> None:
     assert len(channel._seg) <= SEGMENT_MAX_SAMPLES
     assert len(channel._micro) <= 16
     assert det.in_bed is True
+
+
+def test_a_short_hole_in_single_samples_is_not_a_low_rate() -> None:
+    _, notices, _ = run(Bed(), 60.0, detector(), batch=1, gaps=((30.0, 30.8),))
+    assert notices == []
+
+
+def test_a_rate_drop_below_the_clonus_limit_gives_one_notice() -> None:
+    _, notices, _ = run(Bed(), 120.0, detector(), rate_changes=((60.0, 10.0),))
+    assert [(n.code, n.t >= T0 + 60.0) for n in notices] == [("clonus_undetectable", True)]

@@ -50,6 +50,7 @@ def test_restless_episode_opens_on_three_spasms_and_closes_after_quiet() -> None
     assert (end.start, end.end) == pytest.approx((T0 + 60.0, events[2].end), abs=0.1)
     assert not start.spasm_like
     assert not end.spasm_like
+    assert start.peak == end.peak == max(e.peak for e in events[:3])
 
 
 def test_two_spasms_open_no_restless_episode() -> None:
