@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import sys
+import textwrap
 import time
 from dataclasses import replace
 from importlib import resources
@@ -20,6 +21,7 @@ from integration.adapters.rulefiles import load_rules
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, load_config
 from integration.core.readings import InboundMessage
+from integration.core.summary import render_text
 from integration.core.simulation.night import (
     NightSpec,
     labels_document,
@@ -298,6 +300,9 @@ def _print_human(result: ReplayResult, pipeline: Pipeline, wall_s: float) -> Non
         click.echo(
             f"notice {iso(notice.t, zone)[11:19]} {notice.room}/{notice.sensor_id}: {notice.message}"
         )
+    for summary in result.summaries:
+        click.echo(f"morning summary ({summary.room}):")
+        click.echo(textwrap.indent(render_text(summary), "  "))
     click.echo(f"actions ({len(result.actions)}):")
     for action in result.actions:
         click.echo(

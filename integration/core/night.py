@@ -96,6 +96,12 @@ class NightSettings(BaseModel):
         description="a lie-down with less time in bed than this is not a night",
     )
 
+    summary_notify_service: str | None = Field(
+        default=None,
+        pattern=r"^notify\.[a-z0-9_]+$",
+        description="besides HA's persistent notification, send the morning summary here",
+    )
+
     @field_validator(
         "earliest_bedtime", "earliest_wake", "latest_wake", "schedule_start", "schedule_end"
     )

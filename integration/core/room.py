@@ -39,13 +39,21 @@ from integration.core.comfort import (
     ComfortController,
     ComfortInput,
     PauseSwitch,
+    State,
 )
 from integration.core.detectors import RoomMotionDetector
-from integration.core.events import Action, ActionKind, MovementEvent, MovementKind, Notice
+from integration.core.events import (
+    Action,
+    ActionKind,
+    MovementEvent,
+    MovementKind,
+    Notice,
+    WhyValue,
+)
 from integration.core.night import BoundaryKind, NightBoundary, NightTracker
 from integration.core.readings import AccelSamples, Reading, TemperatureReading, Tick
 from integration.core.rules import RuleSet
-from integration.core.summary import NightAccumulator, NightSummary
+from integration.core.summary import NightAccumulator, NightSummary, render_text
 
 # The controller's decisions change on minutes (min on/off times, staleness); every 10 s of
 # ticks is prompt enough and keeps a replayed night fast.
@@ -111,6 +119,44 @@ class RoomCore:
         self.accumulator: NightAccumulator | None = None
         self.history: deque[NightSummary] = deque(maxlen=HISTORY_NIGHTS)
         self._bed_sensor: str | None = None  # the accelerometer whose activity is scored
+        self.restless = False
+        self.spasms_tonight = 0
+
+    def status(self, now: float) -> dict[str, WhyValue]:
+        """The room's live state, as HA's entities read it (`<base>/<room>/state`)."""
+        temperature, band = self.comfort.status(now)
+        override = band.name == "override"
+
+        def on_off(value: bool | None) -> str | None:
+            return None if value is None else ("ON" if value else "OFF")
+
+        return {
+            "temperature_c": None if temperature is None else round(temperature, 2),
+            "band_low_c": band.low_c,
+            "band_high_c": band.high_c,
+            "comfort_status": str(self.comfort.state),
+            "in_bed": on_off(self.detector.in_bed),
+            "restless": on_off(self.restless),
+            "sensor_problem": on_off(bool(self._stale) or self.comfort.fault is not None),
+            "spasms_tonight": self.spasms_tonight,
+            "paused": on_off(self.comfort.state is State.PAUSED),
+            "override_low_c": band.low_c if override else None,
+            "override_high_c": band.high_c if override else None,
+        }
+
+    def set_band_edge(self, edge: str, value_c: float, now: float, out: Outputs) -> None:
+        """One edge of tonight's band from HA's number entity; the other edge stays."""
+        _, band = self.comfort.status(now)
+        low, high = (value_c, band.high_c) if edge == "low" else (band.low_c, value_c)
+        self.set_band(low, high, now, out)
+
+    def summary_now(self, now: float, out: Outputs) -> None:
+        """A summary of the night so far, on request; the night itself goes on."""
+        if self.accumulator is None:
+            return
+        snapshot = self.accumulator.snapshot()
+        self._summarised(self.accumulator.finish(now, tuple(self.history)), now, out)
+        self.accumulator = NightAccumulator.restore(snapshot)
 
     def remember(self, summaries: Iterable[NightSummary]) -> None:
         """Earlier nights (oldest first), for the morning summary's comparison."""
@@ -137,7 +183,7 @@ class RoomCore:
         self.accumulator = None
         self.night = NightTracker(self.room, self._rules.night, self._zone)
         self.history.append(summary)
-        out.summaries.append(summary)
+        self._summarised(summary, now, out)
 
     def rejected(self, sensor_id: str, reason: str, t: float) -> None:
         """A message of this room's sensor that gave no reading: data quality of the night."""
@@ -205,8 +251,10 @@ class RoomCore:
             if self.accumulator is not None:
                 self.accumulator.add_event(event)
             if event.spasm_like:
+                self.spasms_tonight += 1
                 self._signal(SignalKind.SPASM, now, out, event.kind)
             elif event.kind in _EPISODE_SIGNALS:
+                self.restless = event.kind is MovementKind.RESTLESS_START
                 self._signal(_EPISODE_SIGNALS[event.kind], now, out)
         in_bed = self.detector.in_bed
         if in_bed == self._in_bed:
@@ -222,6 +270,7 @@ class RoomCore:
         for boundary in boundaries:
             out.nights.append(boundary)
             if boundary.kind is BoundaryKind.OPENED:
+                self.spasms_tonight = 0
                 self._open_night(boundary)
                 self._signal(SignalKind.NIGHT_START, boundary.t, out)
             elif boundary.kind is BoundaryKind.DISCARDED:
@@ -230,8 +279,23 @@ class RoomCore:
                 summary = self.accumulator.finish(boundary.wake_time, tuple(self.history))
                 self.accumulator = None
                 self.history.append(summary)
-                out.summaries.append(summary)
+                self._summarised(summary, boundary.t, out)
                 self._signal(SignalKind.NIGHT_END, boundary.t, out)
+
+    def _summarised(self, summary: NightSummary, now: float, out: Outputs) -> None:
+        """Out with the summary, and tell the person in plain words in HA."""
+        out.summaries.append(summary)
+        data: dict[str, WhyValue] = {
+            "title": f"{self.name}: the night of {summary.night_date}",
+            "message": render_text(summary),
+        }
+        why: dict[str, WhyValue] = {"rule": "morning_summary", "night": summary.night_date}
+        targets = ["persistent_notification.create"]
+        if self._rules.night.summary_notify_service is not None:
+            targets.append(self._rules.night.summary_notify_service)
+        for target in targets:
+            action = Action(self.room, now, ActionKind.NOTIFY, target, data, why)
+            out.actions.append(action)
 
     def _open_night(self, boundary: NightBoundary) -> None:
         # Only steady reporters can leave a gap: silence is normal for occupancy and vibration.

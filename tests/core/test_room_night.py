@@ -9,6 +9,7 @@ from integration.adapters.rulefiles import load_rules
 from integration.config import load_config
 from integration.core.readings import InboundMessage
 from integration.core.simulation.night import NightSpec, simulate_night
+from integration.core.summary import render_text
 from integration.pipeline import Pipeline
 from integration.replay import replay
 
@@ -37,7 +38,10 @@ def test_a_replayed_night_gets_one_summary_covering_it() -> None:
     assert summary.spasm_count == sum(1 for e in result.events if e.spasm_like)
     assert summary.temp_known_min >= 140
     assert summary.sleep is not None
-    assert summary.actions_count == len(result.actions)
+    *during, told = result.actions
+    assert summary.actions_count == len(during)
+    assert (told.kind, told.target) == ("notify", "persistent_notification.create")
+    assert told.data["message"] == render_text(summary)
 
 
 def test_a_restart_mid_night_keeps_the_night_whole() -> None:

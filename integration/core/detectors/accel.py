@@ -84,9 +84,8 @@ class Movement:
     """A closed movement of one accelerometer with the measures that classified it."""
 
     sensor_id: str
-    kind: (
-        MovementKind  # JERK, CLONUS, TURNOVER, PLM (a candidate until a series confirms), MOVEMENT
-    )
+    # JERK, CLONUS, TURNOVER, PLM (a candidate until a series confirms it) or MOVEMENT
+    kind: MovementKind
     start: float
     end: float
     peak: float  # envelope peak as a multiple of the baseline RMS
@@ -95,7 +94,6 @@ class Movement:
     rhythm: float  # autocorrelation at the beat period; 0 when not measured
     beat_hz: float
     rate_hz: float
-    sharp: bool  # rise within jerk_max_rise_s: a jerk if short enough
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +215,7 @@ class AccelChannel:
                     last_strong = t
                 if self._step_open(t, rx, ry, rz, env, last_strong, gx, gy, gz):
                     mode = _QUIET
+                    last_strong = -math.inf  # the next strong sample starts a new run
                 elif env > env_cap:
                     env = env_cap
             elif e > on_sq:
@@ -314,7 +313,6 @@ class AccelChannel:
         rhythm, beat_hz = 0.0, 0.0
         if rate >= s.clonus_min_rate_hz:
             rhythm, beat_hz = _rhythm(seg, rate, s.clonus_min_hz, s.clonus_max_hz)
-        sharp = rise_s <= s.jerk_max_rise_s
         if (
             rhythm >= s.clonus_min_autocorr
             and duration * beat_hz >= s.clonus_min_beats - 1  # n beats span n-1 periods
@@ -322,7 +320,7 @@ class AccelChannel:
             kind = MovementKind.CLONUS
         elif angle >= s.turnover_min_angle_deg and duration >= s.turnover_min_s:
             kind = MovementKind.TURNOVER
-        elif sharp and s.jerk_min_s <= duration <= s.jerk_max_s:
+        elif rise_s <= s.jerk_max_rise_s and s.jerk_min_s <= duration <= s.jerk_max_s:
             kind = MovementKind.JERK
         elif s.plm_min_s <= duration <= s.plm_max_s and angle < s.turnover_min_angle_deg:
             kind = MovementKind.PLM
@@ -340,7 +338,6 @@ class AccelChannel:
                 rhythm=rhythm,
                 beat_hz=beat_hz,
                 rate_hz=rate,
-                sharp=sharp,
             )
         )
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from integration.core.comfort import Role
 from integration.core.events import MovementKind
-from integration.core.simulation.thermal import RoomModel, Weather, SimulatedRoom
+from integration.core.simulation.thermal import RoomModel, SimulatedRoom, Weather
 
 __all__ = [
     "LABELS_SCHEMA",

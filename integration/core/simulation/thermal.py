@@ -192,6 +192,7 @@ class SimulatedRoom:
         self._rng = random.Random(seed)
 
     def advance(self, dt_s: float, local_hours: float, on: dict[Role, bool]) -> None:
+        """Move the air and the sensors `dt_s` on, with the actuators in `on` running."""
         m = self.model
         heater, cooler = on[Role.HEATER], on[Role.COOLER]
         exchange_w_per_k = m.loss_w_per_k + (m.fan_w_per_k if on[Role.FAN] else 0.0)
@@ -208,6 +209,7 @@ class SimulatedRoom:
             self.sensed_c[i] += (self.air_c + offset - self.sensed_c[i]) * follow
 
     def read(self, i: int) -> float:
+        """What sensor `i` reports now: lagged, noisy, rounded as a device would."""
         m = self.model
         noisy = self.sensed_c[i] + self._rng.gauss(0.0, m.sensor_noise_c)
         return round(noisy / m.sensor_step_c) * m.sensor_step_c
