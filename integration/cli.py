@@ -21,13 +21,13 @@ from integration.adapters.rulefiles import load_rules
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, load_config
 from integration.core.readings import InboundMessage
-from integration.core.summary import render_text
 from integration.core.simulation.night import (
     NightSpec,
     labels_document,
     scaled_counts,
     simulate_night,
 )
+from integration.core.summary import render_text
 from integration.errors import ConfigError
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, iso, replay, to_document
