@@ -21,11 +21,14 @@ from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.mqtt import ConnectionState, MqttConnection, MqttSettings
 from integration.adapters.recording import RecordingWriter
 from integration.adapters.rulefiles import load_rules
+from integration.adapters.store import Store
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig, resolve_secret
-from integration.core.events import Action, ActionKind, MovementEvent, Notice
+from integration.core.events import Action, ActionKind, MovementEvent, Notice, WhyValue
 from integration.core.readings import Tick
-from integration.errors import ConfigError
+from integration.core.room import HISTORY_NIGHTS
+from integration.core.summary import NightSummary, render_text
+from integration.errors import ConfigError, StoreError
 from integration.pipeline import Outputs, Pipeline
 from integration.replay import iso
 from integration.watchers import Watchers
@@ -33,6 +36,8 @@ from integration.watchers import Watchers
 _LOGGER = logging.getLogger(__name__)
 
 TICK_S = 1.0
+# An open night is saved this often: a crash loses at most this much of it.
+NIGHT_SAVE_S = 60.0
 
 
 def mqtt_settings(config: ServiceConfig) -> MqttSettings:
@@ -118,6 +123,10 @@ class Service:
         self.home_assistant = home_assistant or home_assistant_actions(config)
         self.rules_problems: list[str] = []  # of the last reload; empty when the rules are good
         self.rules_reload_failures = 0
+        self.store: Store | None = None
+        self.store_failures = 0
+        self._published_status: dict[str, dict[str, WhyValue]] = {}
+        self._stop_watching = asyncio.Event()
         self._watchers = Watchers()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
@@ -126,15 +135,69 @@ class Service:
 
     async def run(self) -> None:
         """Run until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.mqtt.run(), name="mqtt-connection")
-            group.create_task(self._ingest(), name="ingest")
-            group.create_task(self._tick(), name="ticker")
-            group.create_task(self._announce(), name="announce")
-            if self.home_assistant is not None:
-                group.create_task(self.home_assistant.run(), name="home-assistant-actions")
-            if self.rules_dir is not None:
-                group.create_task(self._watch_rules(self.rules_dir), name="rules-watcher")
+        await self._open_store()
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.mqtt.run(), name="mqtt-connection")
+                group.create_task(self._ingest(), name="ingest")
+                group.create_task(self._tick(), name="ticker")
+                group.create_task(self._announce(), name="announce")
+                group.create_task(self._keep_history(), name="history")
+                if self.home_assistant is not None:
+                    group.create_task(self.home_assistant.run(), name="home-assistant-actions")
+                if self.rules_dir is not None:
+                    group.create_task(self._watch_rules(self.rules_dir), name="rules-watcher")
+                try:
+                    await asyncio.Future()  # until cancelled, or a task fails
+                finally:
+                    # The watcher's thread ends on this event: task cancellation alone can be
+                    # absorbed inside the file-watching library's own cancel scope.
+                    self._stop_watching.set()
+        finally:
+            if self.store is not None:
+                await self._save_nights()
+                with contextlib.suppress(StoreError):
+                    await self.store.close()
+
+    async def _open_store(self) -> None:
+        """Open the history and resume nights a restart interrupted; the room never waits on it."""
+        try:
+            self.store = await Store.open(self.config.store.path)
+            for room_id, room in self.pipeline.rooms.items():
+                room.remember(await self.store.last_summaries(room_id, HISTORY_NIGHTS))
+                state = await self.store.load_night_state(room_id)
+                if state is not None:
+                    room.restore(state)
+                    _LOGGER.info("room %s: resumed the night from the history store", room_id)
+        except StoreError as err:
+            self.store_failures += 1
+            _LOGGER.error("history store unavailable, running without it: %s", err)
+
+    async def _keep_history(self) -> None:
+        """Save each open night every minute (a restart resumes it); prune old history daily."""
+        next_prune = self.clock.now()
+        while True:
+            await self.clock.sleep_until(self.clock.now() + NIGHT_SAVE_S)
+            await self._save_nights()
+            if self.store is not None and self.clock.now() >= next_prune:
+                next_prune = self.clock.now() + 86_400
+                await self._stored(
+                    self.store.prune(self.config.store.retention_days, self.clock.now())
+                )
+
+    async def _save_nights(self) -> None:
+        if self.store is None:
+            return
+        for room_id, room in self.pipeline.rooms.items():
+            await self._stored(self.store.save_night_state(room_id, room.snapshot()))
+
+    async def _stored(self, write: Awaitable[object]) -> None:
+        """Run a history write; a failure (disk full, locked) is logged and counted, never raised."""
+        try:
+            await write
+        except StoreError as err:
+            self.store_failures += 1
+            _LOGGER.error("history store: %s; the room is still controlled", err)
 
     async def _ingest(self) -> None:
         async for message in self.mqtt.messages():
@@ -150,10 +213,11 @@ class Service:
             # a sensor's queued samples for silence (this matters on a sped-up clock).
             await self._watchers.wait_for(lambda: self.mqtt.queued == 0)
             await self._dispatch(self.pipeline.handle(Tick(self.clock.now())))
+            await self._publish_status()
             self._watchers.notify()
 
     async def _watch_rules(self, directory: Path) -> None:
-        async for _changes in awatch(directory):
+        async for _changes in awatch(directory, stop_event=self._stop_watching):
             await self.reload_rules()
             self._watchers.notify()
 
@@ -180,6 +244,7 @@ class Service:
             await self.mqtt.wait_for(lambda: self.mqtt.state is connected)
             await self._publish_discovery()
             await self._publish_rules_problem()
+            await self._publish_status(force=True)
             await self.mqtt.wait_for(lambda: self.mqtt.state is not connected)
 
     async def _publish_discovery(self) -> None:
@@ -228,6 +293,32 @@ class Service:
             )
         for action in out.actions:
             await self._act(action)
+        for summary in out.summaries:
+            await self._publish_summary(summary)
+        if self.store is not None and (out.events or out.actions or out.summaries):
+            await self._stored(self.store.add_events(out.events))
+            await self._stored(self.store.add_actions(out.actions))
+            await self._stored(self.store.add_minute_readings(out.minutes))
+            for summary in out.summaries:
+                await self._stored(self.store.save_summary(summary))
+
+    async def _publish_summary(self, summary: NightSummary) -> None:
+        """The summary, retained for HA's sensors and dashboard, and a `summary_ready` event."""
+        base = f"{self.config.mqtt.base_topic}/{summary.room}"
+        document = summary.to_dict() | {"night": summary.night_date, "text": render_text(summary)}
+        await self.mqtt.publish(f"{base}/summary", json.dumps(document), qos=1, retain=True)
+        ready = {"event_type": "summary_ready", "night": summary.night_date}
+        await self.mqtt.publish(f"{base}/event", json.dumps(ready), qos=1)
+
+    async def _publish_status(self, *, force: bool = False) -> None:
+        """Each room's live state, retained, whenever it changed."""
+        now = self.clock.now()
+        for room_id, room in self.pipeline.rooms.items():
+            status = room.status(now)
+            if force or status != self._published_status.get(room_id):
+                topic = f"{self.config.mqtt.base_topic}/{room_id}/state"
+                if await self.mqtt.publish(topic, json.dumps(status), qos=1, retain=True):
+                    self._published_status[room_id] = status
 
     async def _act(self, action: Action) -> None:
         _LOGGER.info(

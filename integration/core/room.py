@@ -53,7 +53,7 @@ from integration.core.events import (
 from integration.core.night import BoundaryKind, NightBoundary, NightTracker
 from integration.core.readings import AccelSamples, Reading, TemperatureReading, Tick
 from integration.core.rules import RuleSet
-from integration.core.summary import NightAccumulator, NightSummary, render_text
+from integration.core.summary import MinuteRecord, NightAccumulator, NightSummary, render_text
 
 # The controller's decisions change on minutes (min on/off times, staleness); every 10 s of
 # ticks is prompt enough and keeps a replayed night fast.
@@ -78,6 +78,7 @@ class Outputs:
     notices: list[Notice] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     summaries: list[NightSummary] = field(default_factory=list)
+    minutes: list[MinuteRecord] = field(default_factory=list)  # a closed night's, for history
     nights: list[NightBoundary] = field(default_factory=list)
 
 
@@ -180,6 +181,7 @@ class RoomCore:
         if self.accumulator is None:
             return
         summary = self.accumulator.finish(now, tuple(self.history))
+        out.minutes.extend(self.accumulator.minutes(summary.bed_time, summary.wake_time))
         self.accumulator = None
         self.night = NightTracker(self.room, self._rules.night, self._zone)
         self.history.append(summary)
@@ -277,6 +279,7 @@ class RoomCore:
                 self.accumulator = None  # a lie-down, not a night
             elif self.accumulator is not None and boundary.wake_time is not None:
                 summary = self.accumulator.finish(boundary.wake_time, tuple(self.history))
+                out.minutes.extend(self.accumulator.minutes(summary.bed_time, summary.wake_time))
                 self.accumulator = None
                 self.history.append(summary)
                 self._summarised(summary, boundary.t, out)
