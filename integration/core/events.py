@@ -21,7 +21,7 @@ class MovementKind(StrEnum):
     PLM_SERIES = "plm_series"
     TURNOVER = "turnover"
     OUT_OF_BED = "out_of_bed"
-    MOVEMENT = "movement"  # a burst seen only by an event-style vibration sensor
+    MOVEMENT = "movement"  # ordinary movement: a vibration burst, or not spasm-shaped
     RESTLESS_START = "restless_start"
     RESTLESS_END = "restless_end"
 
