@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import json
 import logging
 import sys
 import textwrap
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
 from integration import __version__
 from integration.adapters.recording import BadLine, RecordingWriter, read_recording
 from integration.adapters.rulefiles import load_rules
+from integration.adapters.store import ExportTable, Store
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, load_config
 from integration.core.readings import InboundMessage
@@ -28,7 +34,7 @@ from integration.core.simulation.night import (
     simulate_night,
 )
 from integration.core.summary import render_text
-from integration.errors import ConfigError
+from integration.errors import ConfigError, StoreError
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, iso, replay, to_document
 from integration.service import (
@@ -39,6 +45,7 @@ from integration.service import (
     run_until_signalled,
 )
 
+_T = TypeVar("_T")
 _CONFIG_HELP = "service config YAML (default: the embedded demo bedroom)"
 _RULES_HELP = "directory of rule files (default: built-in defaults)"
 
@@ -270,6 +277,91 @@ def replay_command(recording: Path, config: Path | None, rules: Path | None, as_
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     _print_human(result, pipeline, wall_s)
+
+
+def _local_day(text: str, zone: ZoneInfo) -> float:
+    """`YYYY-MM-DD` as the epoch seconds of that local midnight."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as err:
+        raise click.BadParameter(f"{text!r} is not a date like 2026-11-24") from err
+    return datetime.combine(day, datetime.min.time(), zone).timestamp()
+
+
+def _history(
+    config: Path | None, query: Callable[[Store], Awaitable[_T]]
+) -> tuple[ServiceConfig, _T]:
+    """Run one query against the config's history store, or exit 1 with why."""
+    cfg, _pipeline = _load(config, None)
+
+    async def main() -> _T:
+        store = await Store.open(cfg.store.path)
+        try:
+            return await query(store)
+        finally:
+            await store.close()
+
+    if not cfg.store.path.exists():
+        click.echo(f"no history yet: {cfg.store.path} does not exist", err=True)
+        raise SystemExit(1)
+    try:
+        return cfg, asyncio.run(main())
+    except StoreError as err:
+        click.echo(f"history store: {err}", err=True)
+        raise SystemExit(1) from err
+
+
+@cli.command()
+@config_option
+@click.option("--last", type=click.IntRange(1, 3660), default=14, show_default=True, help="nights")
+def nights(config: Path | None, last: int) -> None:
+    """List recent nights, a line each, from the history store."""
+    far_past, now = 0.0, time.time()
+    cfg, found = _history(config, lambda store: store.nights(far_past, now))
+    zone = cfg.zone
+    header = f"{'night':<11} {'room':<10} {'in bed':>7} {'spasms':>6} {'/h':>5} {'restless':>8} {'in band':>7} {'asleep':>6} {'temp':>5}"
+    click.echo(header)
+    for summary in found[-last:]:
+        asleep = "" if summary.sleep is None else f"{summary.sleep.efficiency:.0%}"
+        band = "" if summary.in_band_share is None else f"{summary.in_band_share:.0%}"
+        rate = "" if summary.spasm_rate_per_h is None else f"{summary.spasm_rate_per_h:.1f}"
+        temp = "" if summary.temp_mean_c is None else f"{summary.temp_mean_c:.1f}"
+        hours = summary.time_in_bed_s / 3600
+        bed = datetime.fromtimestamp(summary.bed_time, zone).strftime("%H:%M")
+        click.echo(
+            f"{summary.night_date:<11} {summary.room:<10} {hours:5.1f} h {summary.spasm_count:>6}"
+            f" {rate:>5} {summary.restless_total_min:6.0f} m {band:>7} {asleep:>6} {temp:>5}"
+            f"  (bed {bed})"
+        )
+
+
+@cli.command()
+@config_option
+@click.option("--from", "from_day", required=True, help="first local day, YYYY-MM-DD")
+@click.option("--to", "to_day", required=True, help="last local day, YYYY-MM-DD (included)")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--table",
+    type=click.Choice(["nights", "events", "actions", "minutes"]),
+    default="nights",
+    show_default=True,
+    help="one row per night (the summary), event, action, or minute of night",
+)
+def export(config: Path | None, from_day: str, to_day: str, fmt: str, table: ExportTable) -> None:
+    """Export history for a clinician, as CSV or JSON on standard output."""
+    zone = _load(config, None)[0].zone
+    start = _local_day(from_day, zone)
+    end = _local_day(to_day, zone) + 86_400  # the whole last day
+    _cfg, rows = _history(config, lambda store: store.export(start, end, table))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1, ensure_ascii=False))
+        return
+    columns = list(rows[0]) if rows else []
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 def _print_human(result: ReplayResult, pipeline: Pipeline, wall_s: float) -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from integration.adapters.recording import read_recording
+from integration.adapters.rulefiles import load_rules
+from integration.adapters.store import Store
 from integration.cli import cli
+from integration.config import load_config
+from integration.pipeline import Pipeline
+from integration.replay import replay
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,3 +82,51 @@ def test_simulate_wants_a_file_or_the_broker() -> None:
     code, _, err = run("simulate")
     assert code == 2
     assert "give either --out FILE or --publish" in err
+
+
+def test_nights_and_export_read_the_history_store(tmp_path: Path) -> None:
+    night = tmp_path / "night.jsonl"
+    assert run("simulate", "--out", str(night), "--hours", "2", "--seed", "3")[0] == 0
+    config = tmp_path / "home.yaml"
+    demo = (REPO / "integration/defaults/demo.yaml").read_text(encoding="utf-8")
+    config.write_text(demo + f"store:\n  path: {tmp_path / 'history.db'}\n", encoding="utf-8")
+    code, _, err = run("nights", "--config", str(config))
+    assert (code, err.strip()) == (1, f"no history yet: {tmp_path / 'history.db'} does not exist")
+
+    pipeline = Pipeline(load_config(config), load_rules(REPO / "rules"))
+    with night.open(encoding="utf-8") as lines:
+        (summary,) = replay(read_recording(lines), pipeline).summaries
+
+    async def keep() -> None:
+        store = await Store.open(tmp_path / "history.db")
+        await store.save_summary(summary)
+        await store.close()
+
+    asyncio.run(keep())
+    code, out, _ = run("nights", "--config", str(config))
+    header, row = out.splitlines()
+    assert header.split()[:3] == ["night", "room", "in"]
+    assert row.startswith(f"{summary.night_date:<11} bedroom")
+    assert f" {summary.spasm_count} " in row
+
+    code, out, _ = run(
+        "export", "--config", str(config), "--from", "2026-11-23", "--to", "2026-11-23"
+    )
+    (exported,) = list(csv.DictReader(io.StringIO(out)))
+    assert exported["room"] == "bedroom"
+    assert int(exported["spasm_count"]) == summary.spasm_count
+    code, out, _ = run(
+        "export",
+        "--config",
+        str(config),
+        "--from",
+        "2026-11-24",
+        "--to",
+        "2026-11-30",
+        "--format",
+        "json",
+    )
+    assert json.loads(out) == []
+    code, _, err = run("export", "--config", str(config), "--from", "23/11", "--to", "x")
+    assert code == 2
+    assert "is not a date like 2026-11-24" in err
