@@ -9,14 +9,26 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
+from paho.mqtt.client import topic_matches_sub
 from watchfiles import awatch
 
 from integration import __version__
+from integration.adapters.ha_discovery import (
+    NODE_PREFIX,
+    BandCommand,
+    PauseCommand,
+    SummaryNowCommand,
+    clear_messages,
+    command_topics,
+    discovery_messages,
+    messages_to_publish,
+    parse_command,
+    room_topics,
+)
 from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.mqtt import ConnectionState, MqttConnection, MqttSettings
 from integration.adapters.recording import RecordingWriter
@@ -25,7 +37,7 @@ from integration.adapters.store import Store
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import Action, ActionKind, MovementEvent, Notice, WhyValue
-from integration.core.readings import Tick
+from integration.core.readings import InboundMessage, Tick
 from integration.core.room import HISTORY_NIGHTS
 from integration.core.summary import NightSummary, render_text
 from integration.errors import ConfigError, StoreError
@@ -36,6 +48,12 @@ from integration.watchers import Watchers
 _LOGGER = logging.getLogger(__name__)
 
 TICK_S = 1.0
+# Retained discovery configs arrive right after subscribing; this is ample on any broker.
+DISCOVERY_SETTLE_S = 1.0
+# After HA's birth message, wait before re-announcing: re-sending at once proved unreliable
+# (Zigbee2MQTT waits 30 s); HA subscribes to discovery topics a moment after it says online.
+BIRTH_DELAY_S = 5.0
+SUPPORT_URL = "https://github.com/smart-bedroom/smart-bedroom"
 # An open night is saved this often: a crash loses at most this much of it.
 NIGHT_SAVE_S = 60.0
 
@@ -115,10 +133,21 @@ class Service:
         self.rules_dir = rules_dir
         self.clock: Clock = clock or SystemClock()
         self.pipeline = Pipeline(config, load_rules(rules_dir))
+        prefix = config.homeassistant.discovery_prefix
+        self._birth_topic = f"{prefix}/status"
+        self._command_topics = set(command_topics(config))
+        # Our own retained discovery configs, read back at start: unchanged ones are not
+        # re-sent and ones no longer in the config are cleared (no ghost entities in HA).
+        self._our_configs = [f"{prefix}/+/{NODE_PREFIX}{room.id}/+/config" for room in config.rooms]
+        self._retained_configs: dict[str, bytes] = {}
+        topics = [
+            *self.pipeline.subscriptions,
+            *sorted(self._command_topics),
+            self._birth_topic,
+            *self._our_configs,
+        ]
         self.mqtt = MqttConnection(
-            mqtt or mqtt_settings(config),
-            [(topic, 1) for topic in self.pipeline.subscriptions],
-            self.clock.now,
+            mqtt or mqtt_settings(config), [(topic, 1) for topic in topics], self.clock.now
         )
         self.home_assistant = home_assistant or home_assistant_actions(config)
         self.rules_problems: list[str] = []  # of the last reload; empty when the rules are good
@@ -127,6 +156,9 @@ class Service:
         self.store_failures = 0
         self._published_status: dict[str, dict[str, WhyValue]] = {}
         self._stop_watching = asyncio.Event()
+        self._ha_born = asyncio.Event()
+        self._summaries: dict[str, tuple[str, str]] = {}  # room → last summary topic, JSON
+        self.commands_refused = 0
         self._watchers = Watchers()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
@@ -201,8 +233,40 @@ class Service:
 
     async def _ingest(self) -> None:
         async for message in self.mqtt.messages():
-            await self._dispatch(self.pipeline.handle(message))
+            if message.topic in self._command_topics:
+                await self._command(message)
+            elif message.topic == self._birth_topic:
+                if message.payload.strip() == b"online":
+                    self._ha_born.set()
+            elif any(topic_matches_sub(f, message.topic) for f in self._our_configs):
+                if message.payload:
+                    self._retained_configs[message.topic] = message.payload
+                else:  # cleared
+                    self._retained_configs.pop(message.topic, None)
+            else:
+                await self._dispatch(self.pipeline.handle(message))
             self._watchers.notify()
+
+    async def _command(self, message: InboundMessage) -> None:
+        """A control in HA was used: tonight's band, the pause switch, or summary now."""
+        command = parse_command(self.config, message.topic, message.payload)
+        if command is None:
+            self.commands_refused += 1
+            _LOGGER.warning("refused a command on %s: not one HA's controls send", message.topic)
+            return
+        room = self.pipeline.rooms[command.room]
+        now = self.clock.now()
+        out = Outputs()
+        match command:
+            case BandCommand():
+                room.set_band_edge(command.edge, command.value_c, now, out)
+            case PauseCommand():
+                room.pause(command.paused, now, out)
+            case SummaryNowCommand():
+                room.summary_now(now, out)
+        _LOGGER.info("room %s: %s from Home Assistant", command.room, command)
+        await self._dispatch(out)
+        await self._publish_status()
 
     async def _tick(self) -> None:
         next_tick = self.clock.now()
@@ -238,43 +302,42 @@ class Service:
         return not self.rules_problems
 
     async def _announce(self) -> None:
-        """On every (re)connection, publish the retained state HA needs to know."""
+        """On every (re)connection, and after HA's birth message, publish what HA must know."""
         connected = ConnectionState.CONNECTED
+        first = True
         while True:
             await self.mqtt.wait_for(lambda: self.mqtt.state is connected)
-            await self._publish_discovery()
+            if first:  # let our retained configs arrive, to send only what changed
+                await asyncio.sleep(DISCOVERY_SETTLE_S)
+            await self._publish_discovery(everything=not first)
+            first = False
             await self._publish_rules_problem()
             await self._publish_status(force=True)
-            await self.mqtt.wait_for(lambda: self.mqtt.state is not connected)
+            for document in self._summaries.values():
+                await self.mqtt.publish(*document, qos=1, retain=True)
+            self._ha_born.clear()
+            lost = asyncio.create_task(self.mqtt.wait_for(lambda: self.mqtt.state is not connected))
+            born = asyncio.create_task(self._ha_born.wait())
+            try:
+                await asyncio.wait({lost, born}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                lost.cancel()
+                born.cancel()
+            if born.done() and not born.cancelled():
+                # HA restarted: it forgets entities not re-announced; give it time to subscribe.
+                _LOGGER.info(
+                    "Home Assistant came online: announcing again in %.0f s", BIRTH_DELAY_S
+                )
+                await asyncio.sleep(BIRTH_DELAY_S)
 
-    async def _publish_discovery(self) -> None:
-        prefix = self.config.homeassistant.discovery_prefix
-        base = self.config.mqtt.base_topic
-        node = re.sub(r"[^A-Za-z0-9_-]", "_", base)  # discovery node ids allow no "/"
-        config = {
-            "name": "Rules problem",
-            "unique_id": f"{node}_rules_problem",
-            "object_id": f"{node}_rules_problem",
-            "device_class": "problem",
-            "entity_category": "diagnostic",
-            "state_topic": f"{base}/rules/problem",
-            "json_attributes_topic": f"{base}/rules/problem/attributes",
-            "availability_topic": self.config.availability_topic,
-            "device": {
-                "identifiers": [f"{node}_service"],
-                "name": "smart-bedroom",
-                "manufacturer": "smart-bedroom",
-                "model": "service",
-                "sw_version": __version__,
-            },
-            "origin": {"name": "smart-bedroom", "sw_version": __version__},
-        }
-        await self.mqtt.publish(
-            f"{prefix}/binary_sensor/{node}/rules_problem/config",
-            json.dumps(config),
-            qos=1,
-            retain=True,
-        )
+    async def _publish_discovery(self, *, everything: bool) -> None:
+        """Every entity's retained config; at start only the changed ones, and clear ghosts."""
+        messages = discovery_messages(self.config, __version__, support_url=SUPPORT_URL)
+        to_send = messages if everything else messages_to_publish(messages, self._retained_configs)
+        to_send += clear_messages(self._retained_configs, [topic for topic, _ in messages])
+        for topic, payload in to_send:
+            await self.mqtt.publish(topic, payload, qos=1, retain=True)
+        self._retained_configs = {topic: payload.encode() for topic, payload in messages}
 
     async def _publish_rules_problem(self) -> None:
         base = self.config.mqtt.base_topic
@@ -304,11 +367,12 @@ class Service:
 
     async def _publish_summary(self, summary: NightSummary) -> None:
         """The summary, retained for HA's sensors and dashboard, and a `summary_ready` event."""
-        base = f"{self.config.mqtt.base_topic}/{summary.room}"
+        topics = room_topics(self.config.mqtt.base_topic, summary.room)
         document = summary.to_dict() | {"night": summary.night_date, "text": render_text(summary)}
-        await self.mqtt.publish(f"{base}/summary", json.dumps(document), qos=1, retain=True)
+        self._summaries[summary.room] = (topics.summary, json.dumps(document))
+        await self.mqtt.publish(*self._summaries[summary.room], qos=1, retain=True)
         ready = {"event_type": "summary_ready", "night": summary.night_date}
-        await self.mqtt.publish(f"{base}/event", json.dumps(ready), qos=1)
+        await self.mqtt.publish(topics.event, json.dumps(ready), qos=1)
 
     async def _publish_status(self, *, force: bool = False) -> None:
         """Each room's live state, retained, whenever it changed."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import aiomqtt
 
+from integration import __version__
+from integration.adapters.ha_discovery import discovery_messages
 from integration.adapters.mqtt import ConnectionState
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig
@@ -49,7 +52,7 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
                 "client_id": "sb_" + unique_topic[-12:],
                 "base_topic": unique_topic + "/sb",
             },
-            "homeassistant": {"enabled": False},
+            "homeassistant": {"enabled": False, "discovery_prefix": unique_topic + "/ha"},
             "rooms": [
                 {
                     "id": "bedroom",
@@ -68,26 +71,61 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
     publisher = replace(
         mqtt_settings(config), client_id="simulator", availability_topic=f"{unique_topic}/sim"
     )
-    events: list[dict[str, object]] = []
+    base = f"{unique_topic}/sb/bedroom"
+    seen: dict[str, list[Any]] = {"config": [], "state": [], "event": [], "summary": []}
+
+    def take(message: aiomqtt.Message) -> None:
+        topic = str(message.topic)
+        kind = "config" if topic.endswith("/config") else topic.rsplit("/", 1)[-1]
+        if kind in seen and message.payload:
+            seen[kind].append(json.loads(message.payload))  # type: ignore[arg-type]
+
     async with (
         running(
             service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
         ),
         aiomqtt.Client(mosquitto.host, mosquitto.port) as home_assistant,
     ):
-        await home_assistant.subscribe(f"{unique_topic}/sb/bedroom/event", qos=1)
+        # Subscribed as HA is: discovery configs, then each room's state, events and summary.
+        await home_assistant.subscribe(f"{unique_topic}/ha/#", qos=1)
+        for topic in ("state", "event", "summary"):
+            await home_assistant.subscribe(f"{base}/{topic}", qos=1)
+        expected_configs = len(discovery_messages(config, __version__))
+        while len(seen["config"]) < expected_configs:
+            take(await next_message(home_assistant))
         messages = list(night.messages())
         sent = await publish_messages(publisher, messages, clock)
         stats = service.pipeline.stats
         await wait(service.wait_for(lambda: stats.messages == sent))
-        spasm_labels = [label for label in night.labels if label.spasm_like]
-        while len([e for e in events if e["spasm_like"]]) < len(spasm_labels) // 2:
-            message = await next_message(home_assistant)
-            events.append(json.loads(message.payload))  # type: ignore[arg-type]
+        # The night is not over: ask for the summary so far, as HA's "Summary now" button does.
+        await home_assistant.publish(f"{base}/set/summary_now", b"PRESS", qos=1)
+        while not any(e["event_type"] == "summary_ready" for e in seen["event"]):
+            take(await next_message(home_assistant))
     assert sent == len(messages)
     assert stats.rejected == {}
     assert stats.readings["motion"] == sum(1 for m in messages if m[1] == spec.accel_topic)
-    for event in events:
-        if event["spasm_like"]:
-            start = datetime.fromisoformat(str(event["start"])).timestamp()
-            assert any(lab.start - 2 <= start <= lab.end + 2 for lab in spasm_labels), event
+
+    assert all(
+        c["availability"] == [{"topic": config.availability_topic}]
+        for c in seen["config"]
+        if "availability" in c
+    )
+    assert len({c.get("unique_id") for c in seen["config"] if "unique_id" in c}) == len(
+        [c for c in seen["config"] if "unique_id" in c]
+    )
+    state = seen["state"][-1]
+    assert state["in_bed"] == "ON"
+    assert state["temperature_c"] is not None
+    assert state["comfort_status"] in {"idle", "heating", "cooling"}
+    spasm_labels = [label for label in night.labels if label.spasm_like]
+    spasms = [e for e in seen["event"] if e.get("spasm_like")]
+    assert len(spasm_labels) - 1 <= len(spasms) <= len(spasm_labels)
+    for event in spasms:
+        start = datetime.fromisoformat(str(event["start"])).timestamp()
+        assert any(lab.start - 2 <= start <= lab.end + 2 for lab in spasm_labels), event
+    assert state["spasms_tonight"] == len(spasms)
+    (summary,) = seen["summary"]
+    assert summary["spasm_count"] == len(spasms)
+    assert summary["room_name"] == "Bedroom"
+    assert summary["text"].startswith("Bedroom, night of")
+    assert {"event_type": "summary_ready", "night": summary["night"]} in seen["event"]

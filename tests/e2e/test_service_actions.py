@@ -57,7 +57,7 @@ def config_for(broker: Mosquitto, prefix: str, ha_enabled: bool = False) -> Serv
                 "client_id": "sb_" + prefix[-12:],
                 "base_topic": prefix + "/sb",
             },
-            "homeassistant": {"enabled": ha_enabled},
+            "homeassistant": {"enabled": ha_enabled, "discovery_prefix": prefix + "/ha"},
             "rooms": [room],
         }
     )
@@ -105,8 +105,8 @@ async def test_a_bad_rule_file_keeps_the_old_rules_and_shows_a_problem(
     ):
         await ha.subscribe(f"{base}/rules/#", qos=1)
         await ha.subscribe(f"{unique_topic}/house/said", qos=1)
-        node = base.replace("/", "_")
-        await ha.subscribe(f"homeassistant/binary_sensor/{node}/rules_problem/config", qos=1)
+        discovery = f"{unique_topic}/ha/binary_sensor/smart_bedroom_bedroom/rules_problem/config"
+        await ha.subscribe(discovery, qos=1)
         seen: dict[str, bytes] = {}
         while len(seen) < 3:
             message = await next_message(ha)

@@ -94,7 +94,7 @@ def config_for(broker: Mosquitto, prefix: str) -> ServiceConfig:
                 "client_id": "sb_" + prefix[-12:],
                 "base_topic": prefix + "/sb",
             },
-            "homeassistant": {"enabled": False},
+            "homeassistant": {"enabled": False, "discovery_prefix": prefix + "/ha"},
             "rooms": [{"id": "bedroom", "name": "Bedroom", "sensors": sensors}],
         }
     )
