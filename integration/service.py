@@ -159,6 +159,7 @@ class Service:
         self._ha_born = asyncio.Event()
         self._summaries: dict[str, tuple[str, str]] = {}  # room → last summary topic, JSON
         self.commands_refused = 0
+        self.birth_delay_s = BIRTH_DELAY_S
         self._watchers = Watchers()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import aiomqtt
 
+from integration import __version__
+from integration.adapters.ha_discovery import discovery_messages
 from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.mqtt import ConnectionState
 from integration.config import ServiceConfig
@@ -140,3 +142,29 @@ async def test_a_bad_rule_file_keeps_the_old_rules_and_shows_a_problem(
     assert fake_ha.calls == [
         ("light", "turn_on", {"entity_id": "light.bedroom_lamp", "brightness_pct": 10})
     ]
+
+
+async def test_home_assistant_coming_online_gets_every_entity_and_state_again(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    config = config_for(mosquitto, unique_topic)
+    service = Service(config, None)
+    service.birth_delay_s = 0.0  # production waits a few seconds for HA to subscribe
+    mqtt = service.mqtt
+    configs = len(discovery_messages(config, __version__))
+    prefix = f"{unique_topic}/ha"
+    async with (
+        running(
+            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
+        ),
+        aiomqtt.Client(mosquitto.host, mosquitto.port) as ha,
+    ):
+        await ha.subscribe(f"{prefix}/+/+/+/config", qos=1)
+        await ha.subscribe(f"{unique_topic}/sb/bedroom/state", qos=1)
+        first = [await next_message(ha) for _ in range(configs + 1)]
+        assert sum(1 for m in first if str(m.topic).endswith("/config")) == configs
+        await ha.publish(f"{prefix}/status", b"online", qos=1)
+        again = [await next_message(ha) for _ in range(configs + 1)]
+    assert {str(m.topic) for m in again} == {str(m.topic) for m in first}
+    state = next(m for m in again if str(m.topic).endswith("/state"))
+    assert json.loads(state.payload)["comfort_status"] == "blind"  # type: ignore[arg-type]
