@@ -166,7 +166,11 @@ class RoomCore:
     def snapshot(self) -> dict[str, Any]:
         """The open night's state, JSON-able, so a restart mid-night loses nothing."""
         accumulator = self.accumulator.snapshot() if self.accumulator is not None else None
-        return {"tracker": self.night.snapshot(), "accumulator": accumulator}
+        return {
+            "tracker": self.night.snapshot(),
+            "accumulator": accumulator,
+            "spasms_tonight": self.spasms_tonight,
+        }
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         """Take back the state `snapshot()` saved before a restart."""
@@ -175,6 +179,7 @@ class RoomCore:
         )
         if self.night.open_bed_time is not None and snapshot.get("accumulator"):
             self.accumulator = NightAccumulator.restore(snapshot["accumulator"])
+            self.spasms_tonight = int(snapshot.get("spasms_tonight", 0))
 
     def end_of_input(self, now: float, out: Outputs) -> None:
         """A recording ended mid-night: summarise the night up to its last message."""

@@ -14,6 +14,7 @@ from integration.adapters.ha_discovery import discovery_messages
 from integration.adapters.mqtt import ConnectionState
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig
+from integration.core.room import Outputs, RoomCore
 from integration.core.simulation.night import NightSpec, simulate_night
 from integration.service import Service, mqtt_settings, publish_messages
 from tests.e2e.test_service_actions import next_message
@@ -24,11 +25,10 @@ from tests.test_cli import REPO
 SPEED = 100.0  # 12 minutes of night in about 7 s; faster, the host's scheduling skews arrival times
 
 
-async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
-    mosquitto: Mosquitto, unique_topic: str
-) -> None:
-    spec = NightSpec(
-        seed=5,
+def short_night(unique_topic: str, seed: int = 5) -> NightSpec:
+    """12 minutes of night with a few planted movements, on the test's own topics."""
+    return NightSpec(
+        seed=seed,
         hours=0.2,
         jerks=2,
         clonus=1,
@@ -41,14 +41,15 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
         occupancy_topic=f"{unique_topic}/bed/occupancy",
         climate_topic=f"{unique_topic}/climate",
     )
-    night = simulate_night(spec)
-    clock = ScaledClock(spec.start, SPEED)
-    config = ServiceConfig.model_validate(
+
+
+def bedroom_config(broker: Mosquitto, unique_topic: str, spec: NightSpec) -> ServiceConfig:
+    return ServiceConfig.model_validate(
         {
             "timezone": "Europe/London",
             "mqtt": {
-                "host": mosquitto.host,
-                "port": mosquitto.port,
+                "host": broker.host,
+                "port": broker.port,
                 "client_id": "sb_" + unique_topic[-12:],
                 "base_topic": unique_topic + "/sb",
             },
@@ -66,6 +67,15 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
             ],
         }
     )
+
+
+async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    spec = short_night(unique_topic)
+    night = simulate_night(spec)
+    clock = ScaledClock(spec.start, SPEED)
+    config = bedroom_config(mosquitto, unique_topic, spec)
     service = Service(config, REPO / "rules", clock=clock)
     mqtt = service.mqtt
     publisher = replace(
@@ -129,3 +139,41 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
     assert summary["room_name"] == "Bedroom"
     assert summary["text"].startswith("Bedroom, night of")
     assert {"event_type": "summary_ready", "night": summary["night"]} in seen["event"]
+
+
+async def test_a_restart_mid_night_resumes_the_night_from_the_history_store(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    spec = short_night(unique_topic, seed=6)
+    night = simulate_night(spec)
+    messages = list(night.messages())
+    clock = ScaledClock(spec.start, SPEED)
+    config = bedroom_config(mosquitto, unique_topic, spec)
+    publisher = replace(
+        mqtt_settings(config), client_id="simulator", availability_topic=f"{unique_topic}/sim"
+    )
+    half = len(messages) // 2
+
+    async def serve(part: list[tuple[float, str, bytes]]) -> RoomCore:
+        """A fresh service (a new process, the same history file) takes part of the night."""
+        service = Service(config, REPO / "rules", clock=clock)
+        mqtt = service.mqtt
+        async with running(
+            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
+        ):
+            sent = await publish_messages(publisher, part, clock)
+            stats = service.pipeline.stats
+            await wait(service.wait_for(lambda: stats.messages == sent))
+        return service.pipeline.rooms["bedroom"]
+
+    before = await serve(messages[:half])
+    after = await serve(messages[half:])
+    assert before.accumulator is not None
+    assert after.accumulator is not None
+    assert after.accumulator.bed_time == before.accumulator.bed_time  # the same night
+    out = Outputs()
+    after.summary_now(clock.now(), out)
+    (summary,) = out.summaries
+    assert summary.bed_time == before.accumulator.bed_time
+    assert summary.temp_known_min >= 11  # both halves' minutes are in it
+    assert summary.spasm_count == after.spasms_tonight > before.spasms_tonight

@@ -1,0 +1,544 @@
+"""Home Assistant MQTT discovery: each room as one HA device, and the commands HA sends back.
+
+Pure: this module builds `(topic, payload)` pairs and parses command messages; the service
+publishes (retained, QoS 1) and subscribes. Reference:
+https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery
+
+Theory of operation
+-------------------
+- Per-entity discovery topics `<prefix>/<component>/smart_bedroom_<room>/<key>/config`: every HA
+  version reads them (device-based discovery, one message per device, only exists since 2024.11).
+- Every entity reads a retained state topic of ours and is `available` only while the service's
+  will topic says "online", so a crashed service shows as unavailable, not as stale values.
+- Value templates guard every field (`is number`, `is defined`) and render `None` for a null
+  or missing value: HA's MQTT platforms take the payload "None" as unknown, so nothing the
+  service publishes can make HA log a template or conversion error.
+- Entity ids: HA 2024.3 builds them from `object_id`; newer HA from `default_entity_id`, which
+  replaces `object_id` (dropped in 2026.4). Both are sent, as Zigbee2MQTT does; older HA drops
+  keys it does not know.
+- Commands from HA land on `<base>/<room>/set/<what>`; `parse_command` turns them into values
+  or None, never an exception, because anyone on the broker can publish there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from integration.config import RoomConfig, ServiceConfig
+from integration.core.comfort import State
+from integration.core.events import MovementKind
+
+__all__ = [
+    "BAND_COMMAND_MAX_C",
+    "BAND_COMMAND_MIN_C",
+    "EVENT_TYPES",
+    "NODE_PREFIX",
+    "BandCommand",
+    "PauseCommand",
+    "RoomTopics",
+    "SummaryNowCommand",
+    "clear_messages",
+    "command_topics",
+    "discovery_messages",
+    "discovery_topic_filter",
+    "messages_to_publish",
+    "parse_command",
+    "room_topics",
+]
+
+NODE_PREFIX = "smart_bedroom_"  # node ids, device identifiers and unique_ids start with it
+MANUFACTURER = "smart-bedroom"
+MODEL = "Bedroom monitor"
+ORIGIN_NAME = "smart-bedroom"
+SUMMARY_READY = "summary_ready"  # published on the event topic when the morning summary is out
+EVENT_TYPES: tuple[str, ...] = (*(kind.value for kind in MovementKind), SUMMARY_READY)
+# A band set from HA outside this range cannot be meant for a bedroom: refuse it.
+BAND_COMMAND_MIN_C = 5.0
+BAND_COMMAND_MAX_C = 35.0
+# What the band numbers offer in HA's UI: a bedroom band lies well inside this.
+BAND_NUMBER_MIN_C = 10.0
+BAND_NUMBER_MAX_C = 30.0
+BAND_NUMBER_STEP_C = 0.5
+PAYLOAD_ON = "ON"
+PAYLOAD_OFF = "OFF"
+PAYLOAD_PRESS = "PRESS"
+# HA's MQTT device triggers need a unique (type, subtype) per device; like Zigbee2MQTT we use
+# type "action" with the event type as subtype.
+TRIGGER_TYPE = "action"
+
+_BAND_EDGES: dict[str, Literal["low", "high"]] = {"band_low": "low", "band_high": "high"}
+
+
+@dataclass(frozen=True, slots=True)
+class RoomTopics:
+    """The MQTT topics of one room: what we publish and the commands we accept."""
+
+    state: str
+    event: str
+    summary: str
+    set_band_low: str
+    set_band_high: str
+    set_pause: str
+    summary_now: str
+
+
+@dataclass(frozen=True, slots=True)
+class BandCommand:
+    """Set one edge of tonight's comfort band from HA."""
+
+    room: str
+    edge: Literal["low", "high"]
+    value_c: float
+
+
+@dataclass(frozen=True, slots=True)
+class PauseCommand:
+    """Pause (or resume) comfort actions for tonight."""
+
+    room: str
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryNowCommand:
+    """Publish the night's summary so far, now."""
+
+    room: str
+
+
+Command = BandCommand | PauseCommand | SummaryNowCommand
+
+
+def room_topics(base: str, room_id: str) -> RoomTopics:
+    """The topics of room `room_id` under the service's base topic."""
+    room = f"{base}/{room_id}"
+    return RoomTopics(
+        state=f"{room}/state",
+        event=f"{room}/event",
+        summary=f"{room}/summary",
+        set_band_low=f"{room}/set/band_low",
+        set_band_high=f"{room}/set/band_high",
+        set_pause=f"{room}/set/pause",
+        summary_now=f"{room}/set/summary_now",
+    )
+
+
+def rules_problem_topics(base: str) -> tuple[str, str]:
+    """The service-wide rules problem: its ON/OFF state topic and its attributes topic."""
+    return f"{base}/rules/problem", f"{base}/rules/problem/attributes"
+
+
+def discovery_messages(
+    config: ServiceConfig, version: str, *, support_url: str | None = None
+) -> list[tuple[str, str]]:
+    """`(topic, JSON config)` for every entity and device trigger of every room.
+
+    Publish each retained with QoS 1. `support_url` (the project's home page) goes into the
+    origin block when given.
+    """
+    origin: dict[str, str] = {"name": ORIGIN_NAME, "sw_version": version}
+    if support_url is not None:
+        origin["support_url"] = support_url
+    prefix = config.homeassistant.discovery_prefix
+    messages: list[tuple[str, str]] = []
+    for room in config.rooms:
+        node = f"{NODE_PREFIX}{room.id}"
+        device = {
+            "identifiers": [node],
+            "name": room.name,
+            "manufacturer": MANUFACTURER,
+            "model": MODEL,
+            "sw_version": version,
+        }
+        for component, key, fields in _room_entities(config, room):
+            payload: dict[str, Any] = {"device": device, "origin": origin, **fields}
+            if component != "device_automation":
+                payload |= {
+                    "unique_id": f"{node}_{key}",
+                    "object_id": f"{room.id}_{key}",
+                    "default_entity_id": f"{component}.{room.id}_{key}",
+                    "availability": [{"topic": config.availability_topic}],
+                }
+            messages.append((f"{prefix}/{component}/{node}/{key}/config", _json(payload)))
+    return messages
+
+
+def clear_messages(stale_topics: Iterable[str], current: Iterable[str]) -> list[tuple[str, str]]:
+    """Empty retained payloads for our discovery topics that are not in `current`.
+
+    `stale_topics` may hold anything read back through `discovery_topic_filter` (other
+    integrations' configs too); only ours (node id `smart_bedroom_…`) are cleared, which
+    removes the entity from HA instead of leaving a ghost.
+    """
+    keep = set(current)
+    return [
+        (topic, "")
+        for topic in sorted(set(stale_topics))
+        if topic not in keep and _is_our_discovery_topic(topic)
+    ]
+
+
+def discovery_topic_filter(config: ServiceConfig) -> str:
+    """The subscription that reads back retained discovery configs at start (ours among them)."""
+    return f"{config.homeassistant.discovery_prefix}/+/+/+/config"
+
+
+def messages_to_publish(
+    messages: Iterable[tuple[str, str]], retained: Mapping[str, bytes | str]
+) -> list[tuple[str, str]]:
+    """`messages` minus those the broker already holds retained with the same JSON content.
+
+    Re-sending an unchanged config makes HA re-create the entity for nothing; after HA's
+    birth message, publish all of them instead.
+    """
+    return [
+        (topic, payload)
+        for topic, payload in messages
+        if _json_value(retained.get(topic)) != json.loads(payload)
+    ]
+
+
+def command_topics(config: ServiceConfig) -> list[str]:
+    """Every topic HA commands arrive on, for every room."""
+    topics: list[str] = []
+    for room in config.rooms:
+        own = room_topics(config.mqtt.base_topic, room.id)
+        topics += [own.set_band_low, own.set_band_high, own.set_pause, own.summary_now]
+    return topics
+
+
+def parse_command(config: ServiceConfig, topic: str, payload: bytes) -> Command | None:
+    """The command an HA control sent, or None for anything unknown or malformed."""
+    base = f"{config.mqtt.base_topic}/"
+    if not topic.startswith(base):
+        return None
+    levels = topic.removeprefix(base).split("/")
+    if len(levels) != 3 or levels[1] != "set":
+        return None
+    room, _, verb = levels
+    if room not in {known.id for known in config.rooms}:
+        return None
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    if verb in _BAND_EDGES:
+        value_c = _band_value(text)
+        return None if value_c is None else BandCommand(room, _BAND_EDGES[verb], value_c)
+    if verb == "pause" and text.upper() in {PAYLOAD_ON, PAYLOAD_OFF}:
+        return PauseCommand(room, paused=text.upper() == PAYLOAD_ON)
+    if verb == "summary_now" and text.upper() == PAYLOAD_PRESS:
+        return SummaryNowCommand(room)
+    return None
+
+
+# --- the entities of one room ----------------------------------------------------------------
+
+
+def _room_entities(
+    config: ServiceConfig, room: RoomConfig
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """`(component, key, platform fields)` for each entity of `room`, in a stable order."""
+    base = config.mqtt.base_topic
+    topics = room_topics(base, room.id)
+    rules_state, rules_attributes = rules_problem_topics(base)
+    state = {"state_topic": topics.state}
+    summary = {"state_topic": topics.summary}
+    entities: list[tuple[str, str, dict[str, Any]]] = [
+        # https://www.home-assistant.io/integrations/sensor.mqtt/
+        (
+            "sensor",
+            "temperature",
+            {
+                **state,
+                "name": "Temperature",
+                "device_class": "temperature",
+                "unit_of_measurement": "°C",
+                "state_class": "measurement",
+                "suggested_display_precision": 1,
+                "value_template": _number("temperature_c"),
+            },
+        ),
+        *(
+            (
+                "sensor",
+                f"comfort_{edge}",
+                {
+                    **state,
+                    "name": f"Comfort {edge}",
+                    "device_class": "temperature",
+                    "unit_of_measurement": "°C",
+                    "state_class": "measurement",
+                    "suggested_display_precision": 1,
+                    "value_template": _number(f"band_{edge}_c"),
+                },
+            )
+            for edge in ("low", "high")
+        ),
+        (
+            "sensor",
+            "comfort_status",
+            {
+                **state,
+                "name": "Comfort status",
+                "device_class": "enum",
+                "options": [member.value for member in State],
+                "icon": "mdi:thermostat-auto",
+                "value_template": _known("comfort_status"),
+            },
+        ),
+        (
+            "sensor",
+            "spasms_tonight",
+            {
+                **state,
+                "name": "Spasm-like events tonight",
+                "state_class": "total_increasing",
+                "icon": "mdi:pulse",
+                "value_template": _number("spasms_tonight"),
+            },
+        ),
+        (
+            "sensor",
+            "last_night_spasms",
+            {
+                **summary,
+                "name": "Last night spasm-like events",
+                "state_class": "measurement",
+                "icon": "mdi:pulse",
+                "value_template": _number("spasm_count"),
+            },
+        ),
+        (
+            "sensor",
+            "last_night_restless_minutes",
+            {
+                **summary,
+                "name": "Restless minutes last night",
+                "unit_of_measurement": "min",
+                "state_class": "measurement",
+                "icon": "mdi:bed-clock",
+                "value_template": _number("restless_total_min", round_to=1),
+            },
+        ),
+        (
+            "sensor",
+            "last_night_time_in_band",
+            {
+                **summary,
+                "name": "Time in band last night",
+                "unit_of_measurement": "%",
+                "state_class": "measurement",
+                "icon": "mdi:thermometer-check",
+                "value_template": _percent("value_json.in_band_share"),
+            },
+        ),
+        (
+            "sensor",
+            "last_night_sleep_efficiency",
+            {
+                **summary,
+                "name": "Sleep efficiency estimate",
+                "unit_of_measurement": "%",
+                "state_class": "measurement",
+                "icon": "mdi:sleep",
+                "value_template": _percent(
+                    "value_json.sleep.efficiency", guard="value_json.sleep is mapping"
+                ),
+            },
+        ),
+        (
+            "sensor",
+            "last_night",
+            {
+                **summary,
+                "name": "Last night",
+                "device_class": "date",
+                "icon": "mdi:weather-night",
+                "value_template": "{{ value_json.night if value_json.night is string else None }}",
+                "json_attributes_topic": topics.summary,
+            },
+        ),
+        # https://www.home-assistant.io/integrations/binary_sensor.mqtt/
+        (
+            "binary_sensor",
+            "in_bed",
+            {
+                **state,
+                "name": "In bed",
+                "device_class": "occupancy",
+                "value_template": _known("in_bed"),
+            },
+        ),
+        (
+            "binary_sensor",
+            "restless",
+            {
+                **state,
+                "name": "Restless now",
+                "icon": "mdi:run",
+                "value_template": _known("restless"),
+            },
+        ),
+        (
+            "binary_sensor",
+            "sensor_problem",
+            {
+                **state,
+                "name": "Sensor problem",
+                "device_class": "problem",
+                "entity_category": "diagnostic",
+                "value_template": _known("sensor_problem"),
+            },
+        ),
+        (
+            "binary_sensor",
+            "rules_problem",
+            {
+                "state_topic": rules_state,
+                "name": "Rules problem",
+                "device_class": "problem",
+                "entity_category": "diagnostic",
+                "json_attributes_topic": rules_attributes,
+            },
+        ),
+        # https://www.home-assistant.io/integrations/event.mqtt/
+        (
+            "event",
+            "movement",
+            {
+                "state_topic": topics.event,
+                "name": "Movement",
+                "device_class": "motion",
+                "event_types": list(EVENT_TYPES),
+            },
+        ),
+        # https://www.home-assistant.io/integrations/number.mqtt/
+        *(
+            (
+                "number",
+                f"comfort_band_{edge}",
+                {
+                    **state,
+                    "name": f"Comfort band {edge}",
+                    "command_topic": command_topic,
+                    "device_class": "temperature",
+                    "unit_of_measurement": "°C",
+                    "min": BAND_NUMBER_MIN_C,
+                    "max": BAND_NUMBER_MAX_C,
+                    "step": BAND_NUMBER_STEP_C,
+                    "mode": "box",
+                    "entity_category": "config",
+                    "value_template": _number_with_fallback(f"override_{edge}_c", f"band_{edge}_c"),
+                },
+            )
+            for edge, command_topic in (
+                ("low", topics.set_band_low),
+                ("high", topics.set_band_high),
+            )
+        ),
+        # https://www.home-assistant.io/integrations/switch.mqtt/
+        (
+            "switch",
+            "pause",
+            {
+                **state,
+                "name": "Pause comfort actions tonight",
+                "command_topic": topics.set_pause,
+                "payload_on": PAYLOAD_ON,
+                "payload_off": PAYLOAD_OFF,
+                "entity_category": "config",
+                "icon": "mdi:pause-circle-outline",
+                "value_template": _known("paused"),
+            },
+        ),
+        # https://www.home-assistant.io/integrations/button.mqtt/
+        (
+            "button",
+            "summary_now",
+            {
+                "name": "Summary now",
+                "command_topic": topics.summary_now,
+                "payload_press": PAYLOAD_PRESS,
+                "icon": "mdi:text-box-outline",
+            },
+        ),
+    ]
+    # https://www.home-assistant.io/integrations/device_trigger.mqtt/
+    entities += [
+        (
+            "device_automation",
+            event_type,
+            {
+                "automation_type": "trigger",
+                "topic": topics.event,
+                "type": TRIGGER_TYPE,
+                "subtype": event_type,
+                "payload": event_type,
+                "value_template": "{{ value_json.event_type }}",
+            },
+        )
+        for event_type in EVENT_TYPES
+    ]
+    return entities
+
+
+def _number(field: str, *, round_to: int | None = None) -> str:
+    """A template giving the JSON number `field`, or None (HA: unknown) when null or missing."""
+    value = f"value_json.{field}"
+    shown = value if round_to is None else f"{value} | round({round_to})"
+    return f"{{{{ {shown} if {value} is number else None }}}}"
+
+
+def _number_with_fallback(field: str, fallback: str) -> str:
+    """`field` when it is a number, else `fallback` when that is, else None."""
+    first, second = f"value_json.{field}", f"value_json.{fallback}"
+    return f"{{{{ {first} if {first} is number else {second} if {second} is number else None }}}}"
+
+
+def _percent(value: str, *, guard: str | None = None) -> str:
+    """A template showing the 0..1 share `value` as a percentage, or None when unknown."""
+    test = f"{value} is number" if guard is None else f"{guard} and {value} is number"
+    return f"{{{{ ({value} * 100) | round(1) if {test} else None }}}}"
+
+
+def _known(field: str) -> str:
+    """A template giving the JSON string `field`, or None (HA: unknown) when null or missing."""
+    value = f"value_json.{field}"
+    return f"{{{{ {value} if {value} is string else None }}}}"
+
+
+def _json(payload: Mapping[str, Any]) -> str:
+    """Compact JSON with sorted keys, so an unchanged config is byte-for-byte the same."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_value(raw: bytes | str | None) -> Any:
+    """The JSON value of a retained payload; None when absent, empty or not JSON."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _is_our_discovery_topic(topic: str) -> bool:
+    """`…/<component>/smart_bedroom_<room>/<key>/config`: a config this service published."""
+    levels = topic.split("/")
+    return len(levels) >= 5 and levels[-1] == "config" and levels[-3].startswith(NODE_PREFIX)
+
+
+def _band_value(text: str) -> float | None:
+    """A band edge in °C from a command payload; None unless a finite, plausible number."""
+    try:
+        value_c = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value_c) or not BAND_COMMAND_MIN_C <= value_c <= BAND_COMMAND_MAX_C:
+        return None
+    return value_c
