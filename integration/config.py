@@ -162,6 +162,22 @@ class StoreConfig(_Strict):
     retention_days: int = Field(400, ge=7)
 
 
+class DashboardConfig(_Strict):
+    """The service's own web dashboard, JSON API, /healthz and /metrics."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"  # localhost only by default: health data stays on the machine
+    port: int = Field(8765, ge=1, le=65535)
+    # Required for anything but localhost; sent as `Authorization: Bearer` or `?token=`.
+    token: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _token_beyond_localhost(self) -> Self:
+        if self.host not in {"127.0.0.1", "::1", "localhost"} and self.token is None:
+            raise ValueError(f"a dashboard on {self.host} needs a token (env: or file:)")
+        return self
+
+
 class ServiceConfig(_Strict):
     """The whole service config file."""
 
@@ -169,6 +185,7 @@ class ServiceConfig(_Strict):
     mqtt: MqttConfig = MqttConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     store: StoreConfig = StoreConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     rooms: list[RoomConfig] = Field(min_length=1)
 
     @field_validator("timezone")
