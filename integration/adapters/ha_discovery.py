@@ -45,9 +45,11 @@ __all__ = [
     "command_topics",
     "discovery_messages",
     "discovery_topic_filter",
+    "ha_status_topic",
     "messages_to_publish",
     "parse_command",
     "room_topics",
+    "rules_problem_topics",
 ]
 
 NODE_PREFIX = "smart_bedroom_"  # node ids, device identifiers and unique_ids start with it
@@ -192,14 +194,19 @@ def messages_to_publish(
 ) -> list[tuple[str, str]]:
     """`messages` minus those the broker already holds retained with the same JSON content.
 
-    Re-sending an unchanged config makes HA re-create the entity for nothing; after HA's
-    birth message, publish all of them instead.
+    At start this spares a retained write per unchanged entity (HA would ignore it anyway);
+    after HA's birth message, publish all of them instead.
     """
     return [
         (topic, payload)
         for topic, payload in messages
         if _json_value(retained.get(topic)) != json.loads(payload)
     ]
+
+
+def ha_status_topic(config: ServiceConfig) -> str:
+    """Where HA announces itself ("online" birth, "offline" will): re-publish on "online"."""
+    return f"{config.homeassistant.discovery_prefix}/status"
 
 
 def command_topics(config: ServiceConfig) -> list[str]:
