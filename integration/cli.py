@@ -8,6 +8,7 @@ import csv
 import json
 import logging
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from integration.core.simulation.night import (
     simulate_night,
 )
 from integration.core.summary import render_text
+from integration.demo import DemoResult, run_demo
 from integration.errors import ConfigError, StoreError
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, iso, replay, to_document
@@ -362,6 +364,67 @@ def export(config: Path | None, from_day: str, to_day: str, fmt: str, table: Exp
     writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+@cli.command()
+@click.option("--hours", type=click.FloatRange(0.5, 12.0), default=8.0, show_default=True)
+@click.option(
+    "--speed",
+    type=click.FloatRange(1.0, 1000.0),
+    default=480.0,
+    show_default=True,
+    help="simulated seconds per second (480: an 8-hour night in a minute)",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--exit", "exit_after", is_flag=True, help="stop after the summary (no dashboard wait)"
+)
+def demo(hours: float, speed: float, seed: int, exit_after: bool) -> None:
+    """A simulated night through the real service, with an embedded broker: nothing to install."""
+    logging.getLogger().setLevel(logging.WARNING)  # the progress bar and the summary speak
+
+    async def show(result: DemoResult) -> None:
+        bar.render_finish()
+        click.echo(
+            f"\n{result.published:,} messages over {result.broker} in {result.wall_s:.0f} s; "
+            f"{len(result.events)} events; spasm-like found vs planted: precision "
+            f"{result.score.precision:.2f}, recall {result.score.recall:.2f}"
+        )
+        for summary in result.summaries:
+            click.echo("\n" + render_text(summary))
+        if result.dashboard_url is not None:
+            click.echo(f"\ndashboard: {result.dashboard_url}")
+        if not exit_after:
+            click.echo("Ctrl-C to stop.")
+            await asyncio.Future()
+
+    with (
+        tempfile.TemporaryDirectory(prefix="smart-bedroom-demo-") as workdir,
+        click.progressbar(length=int(hours * 3600), label="simulated night") as bar,
+    ):
+        done = [0.0]
+        start = [0.0]
+
+        def progress(t: float) -> None:
+            if not start[0]:
+                start[0] = t
+            step = int(t - start[0] - done[0])
+            if step >= 60:
+                bar.update(step)
+                done[0] += step
+
+        asyncio.run(
+            run_until_signalled(
+                lambda: run_demo(
+                    workdir=Path(workdir),
+                    hours=hours,
+                    speed=speed,
+                    seed=seed,
+                    progress=progress,
+                    hold=show,
+                )
+            )
+        )
 
 
 def _print_human(result: ReplayResult, pipeline: Pipeline, wall_s: float) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import signal
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
@@ -54,6 +55,8 @@ DISCOVERY_SETTLE_S = 1.0
 # (Zigbee2MQTT waits 30 s); HA subscribes to discovery topics a moment after it says online.
 BIRTH_DELAY_S = 5.0
 SUPPORT_URL = "https://github.com/smart-bedroom/smart-bedroom"
+# Events kept in memory for the dashboard's live view and the demo's scoring (a night or two).
+RECENT_EVENTS = 5000
 # An open night is saved this often: a crash loses at most this much of it.
 NIGHT_SAVE_S = 60.0
 
@@ -166,6 +169,8 @@ class Service:
         self._summaries: dict[str, tuple[str, str]] = {}  # room → last summary topic, JSON
         self.commands_refused = 0
         self.birth_delay_s = BIRTH_DELAY_S
+        self.recent_events: deque[MovementEvent] = deque(maxlen=RECENT_EVENTS)
+        self.dashboard_url: str | None = None
         self._watchers = Watchers()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
@@ -353,8 +358,16 @@ class Service:
         await self.mqtt.publish(f"{base}/rules/problem", problem, qos=1, retain=True)
         await self.mqtt.publish(f"{base}/rules/problem/attributes", attributes, qos=1, retain=True)
 
+    async def close_nights(self) -> list[NightSummary]:
+        """Summarise every open night now (the demo's night is over; a recording ended)."""
+        out = self.pipeline.end_of_input(self.clock.now())
+        await self._dispatch(out)
+        await self._publish_status()
+        return out.summaries
+
     async def _dispatch(self, out: Outputs) -> None:
         base = self.config.mqtt.base_topic
+        self.recent_events.extend(out.events)
         for event in out.events:
             await self.mqtt.publish(f"{base}/{event.room}/event", self._event_json(event), qos=1)
         for notice in out.notices:
@@ -403,8 +416,11 @@ class Service:
             )
         elif action.kind in {ActionKind.HA_SERVICE, ActionKind.NOTIFY}:
             if self.home_assistant is None:
-                _LOGGER.warning(
-                    "room %s: %s needs Home Assistant, which is not configured",
+                # Disabled on purpose: the action is still logged above and kept in history.
+                level = logging.WARNING if self.config.homeassistant.enabled else logging.DEBUG
+                _LOGGER.log(
+                    level,
+                    "room %s: %s not sent: Home Assistant is not configured",
                     action.room,
                     action.target,
                 )

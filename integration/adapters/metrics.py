@@ -1,0 +1,75 @@
+"""The service's counters in the Prometheus text format, with the official client library.
+
+Each service owns a `CollectorRegistry` of its own (never the process-wide default), so two
+services in one process (tests, the demo) never share or double-register a metric.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["ServiceMetrics"]
+
+# The ticker runs each second: lateness past a second means the loop is starved.
+LOOP_LAG_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ServiceMetrics:
+    """Messages in, rejections by reason, events by kind, actions by kind, loop lag."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._messages = Counter(
+            "smart_bedroom_messages",
+            "MQTT messages received from sensors",
+            registry=self.registry,
+        )
+        self._rejected = Counter(
+            "smart_bedroom_rejected_messages",
+            "Sensor messages refused, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self._events = Counter(
+            "smart_bedroom_events",
+            "Movement events detected, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self._actions = Counter(
+            "smart_bedroom_actions",
+            "Actions taken, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self._loop_lag = Histogram(
+            "smart_bedroom_loop_lag_seconds",
+            "How late the once-a-second ticker ran",
+            buckets=LOOP_LAG_BUCKETS_S,
+            registry=self.registry,
+        )
+
+    def messages(self, n: int = 1) -> None:
+        """Count `n` messages received."""
+        self._messages.inc(n)
+
+    def rejected(self, reason: str) -> None:
+        """Count one message refused for `reason`."""
+        self._rejected.labels(reason=reason).inc()
+
+    def event(self, kind: str) -> None:
+        """Count one movement event of `kind`."""
+        self._events.labels(kind=kind).inc()
+
+    def action(self, kind: str) -> None:
+        """Count one action of `kind`."""
+        self._actions.labels(kind=kind).inc()
+
+    def loop_lag(self, seconds: float) -> None:
+        """Record how late a tick ran (negative lateness counts as on time)."""
+        self._loop_lag.observe(max(0.0, seconds))
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition body and its content type, for `/metrics`."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
