@@ -386,7 +386,8 @@ def demo(hours: float, speed: float, seed: int, exit_after: bool) -> None:
     async def show(result: DemoResult) -> None:
         bar.render_finish()
         click.echo(
-            f"\n{result.published:,} messages over {result.broker} in {result.wall_s:.0f} s; "
+            f"\n{result.published:,} messages over {result.broker} at {result.speed:g}x "
+            f"in {result.wall_s:.0f} s; "
             f"{len(result.events)} events; spasm-like found vs planted: precision "
             f"{result.score.precision:.2f}, recall {result.score.recall:.2f}"
         )

@@ -13,6 +13,7 @@ import logging
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -82,29 +83,52 @@ async def _mosquitto(binary: str, port: int) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def _amqtt(port: int) -> AsyncIterator[None]:
-    from amqtt.broker import Broker  # imported only when Mosquitto is absent
+    """amqtt on an event loop and thread of its own, so it never competes with the service."""
+    started = threading.Event()
+    stop: list[asyncio.Event] = []
+    failure: list[BaseException] = []
 
-    broker = Broker(
-        {
-            "listeners": {"default": {"type": "tcp", "bind": f"{HOST}:{port}"}},
-            "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
-            },
-        }
-    )
-    await broker.start()
-    try:
-        await _until_listening(port, None)
-        yield
-    finally:
+    async def serve() -> None:
+        from amqtt.broker import Broker  # imported only when Mosquitto is absent
+
+        broker = Broker(
+            {
+                "listeners": {"default": {"type": "tcp", "bind": f"{HOST}:{port}"}},
+                "plugins": {
+                    "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+                },
+            }
+        )
+        stop.append(asyncio.Event())
+        try:
+            await broker.start()
+        except BaseException as err:
+            failure.append(err)
+            raise
+        finally:
+            started.set()
+        await stop[0].wait()
         await broker.shutdown()
 
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    await asyncio.to_thread(started.wait, _READY_TIMEOUT_S)
+    if failure:
+        raise RuntimeError(f"the embedded amqtt broker did not start: {failure[0]}")
+    try:
+        yield  # listening once start() returned
+    finally:
+        loop.call_soon_threadsafe(stop[0].set)
+        await asyncio.to_thread(thread.join, _READY_TIMEOUT_S)
+        loop.close()
 
-async def _until_listening(port: int, process: asyncio.subprocess.Process | None) -> None:
+
+async def _until_listening(port: int, process: asyncio.subprocess.Process) -> None:
     """Wait until the broker accepts connections; fail with its own words if it died."""
     async with asyncio.timeout(_READY_TIMEOUT_S):
         while True:
-            if process is not None and process.returncode is not None:
+            if process.returncode is not None:
                 error = await process.stderr.read() if process.stderr else b""
                 raise RuntimeError(f"the embedded mosquitto stopped: {error.decode().strip()}")
             try:
