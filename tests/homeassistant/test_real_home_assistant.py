@@ -1,0 +1,431 @@
+"""Our MQTT discovery in a real Home Assistant 2024.3.3 core: entities, states, events, dashboard.
+
+Opt-in (`-m homeassistant`): needs the HA venv that `.ci/ha-venv` builds; fails without it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import paho.mqtt.client
+import paho.mqtt.publish
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from ruamel.yaml import YAML
+
+from integration import __version__
+from integration.adapters.ha_discovery import (
+    EVENT_TYPES,
+    BandCommand,
+    PauseCommand,
+    SummaryNowCommand,
+    command_topics,
+    discovery_messages,
+    parse_command,
+    room_topics,
+)
+from integration.config import ServiceConfig
+from integration.core.events import MovementEvent, MovementKind
+from integration.core.summary import NightAccumulator, NightSummary, render_text
+from tests.homeassistant.hass import DASHBOARD, DASHBOARD_URL_PATH, HomeAssistant
+from tests.mosquitto import Mosquitto
+
+pytestmark = pytest.mark.homeassistant
+
+BED_TIME = datetime(2026, 11, 23, 22, 30, tzinfo=UTC).timestamp()
+# The only warnings a clean start of this HA logs: --skip-pip and Python 3.11's end of support.
+EXPECTED_WARNINGS = ("Skipping pip installation", "running Python version 3.11")
+STATE = {
+    "temperature_c": 19.4,
+    "band_low_c": 17.0,
+    "band_high_c": 19.0,
+    "comfort_status": "cooling",
+    "in_bed": "ON",
+    "restless": "OFF",
+    "sensor_problem": "OFF",
+    "spasms_tonight": 3,
+    "paused": "OFF",
+    "override_low_c": None,
+    "override_high_c": 18.5,
+}
+NULL_STATE = {
+    **STATE,
+    "temperature_c": None,
+    "band_low_c": None,
+    "band_high_c": None,
+    "comfort_status": "blind",
+    "in_bed": None,
+    "override_high_c": None,
+}
+
+
+def service_config(ha: HomeAssistant, room_id: str, name: str) -> ServiceConfig:
+    return ServiceConfig.model_validate(
+        {
+            # One base topic (and will) per room: taking one room offline leaves the others.
+            "mqtt": {"base_topic": f"sb-{ha.discovery_prefix}-{room_id}"},
+            "homeassistant": {"enabled": False, "discovery_prefix": ha.discovery_prefix},
+            "rooms": [
+                {
+                    "id": room_id,
+                    "name": name,
+                    "sensors": [{"id": "t", "kind": "temperature", "topic": f"z2m/{room_id}"}],
+                }
+            ],
+        }
+    )
+
+
+def night_summary(room_id: str, name: str) -> NightSummary:
+    """A hand-made night: 8 h, 19 °C then 20.5 °C in a 17-19.5 °C band, 5 jerks, one restless."""
+    night = NightAccumulator(room_id, name, BED_TIME, ZoneInfo("UTC"))
+    for minute in range(8 * 60):
+        night.add_temperature(BED_TIME + minute * 60, 19.0 if minute < 300 else 20.5, 17.0, 19.5)
+    for index in range(5):
+        start = BED_TIME + 3600 + index * 30
+        night.add_event(
+            MovementEvent(room_id, MovementKind.JERK, start, start + 1, 4.0, 0.9, spasm_like=True)
+        )
+    for kind, t in (
+        (MovementKind.RESTLESS_START, 7200.0),
+        (MovementKind.RESTLESS_END, 7200.0 + 750),
+    ):
+        night.add_event(MovementEvent(room_id, kind, BED_TIME + t, BED_TIME + t, 1.0, 0.8, False))
+    return night.finish(BED_TIME + 8 * 3600)
+
+
+def summary_payload(summary: NightSummary) -> dict[str, Any]:
+    return {**summary.to_dict(), "text": render_text(summary), "night": summary.night_date}
+
+
+def publish(broker: Mosquitto, messages: list[tuple[str, str]], *, retain: bool) -> None:
+    paho.mqtt.publish.multiple(
+        [{"topic": t, "payload": p, "qos": 1, "retain": retain} for t, p in messages],
+        hostname=broker.host,
+        port=broker.port,
+    )
+
+
+def publish_room(broker: Mosquitto, config: ServiceConfig, state: dict[str, Any]) -> None:
+    """What the service publishes: discovery, will, rules problem and the room's state."""
+    base = config.mqtt.base_topic
+    room = config.rooms[0].id
+    publish(
+        broker,
+        [
+            *discovery_messages(config, __version__, support_url="https://example.org/sb"),
+            (config.availability_topic, "online"),
+            (f"{base}/rules/problem", "ON"),
+            (f"{base}/rules/problem/attributes", json.dumps({"errors": ["rules/x.yaml:3: bad"]})),
+            (room_topics(base, room).state, json.dumps(state)),
+        ],
+        retain=True,
+    )
+
+
+def entity_ids(room: str) -> dict[str, str]:
+    """Entity id -> expected unit (or "" for none) of every entity of a room."""
+    return {
+        f"sensor.{room}_temperature": "°C",
+        f"sensor.{room}_comfort_low": "°C",
+        f"sensor.{room}_comfort_high": "°C",
+        f"sensor.{room}_comfort_status": "",
+        f"sensor.{room}_spasms_tonight": "",
+        f"sensor.{room}_last_night_spasms": "",
+        f"sensor.{room}_last_night_restless_minutes": "min",
+        f"sensor.{room}_last_night_time_in_band": "%",
+        f"sensor.{room}_last_night_sleep_efficiency": "%",
+        f"sensor.{room}_last_night": "",
+        f"binary_sensor.{room}_in_bed": "",
+        f"binary_sensor.{room}_restless": "",
+        f"binary_sensor.{room}_sensor_problem": "",
+        f"binary_sensor.{room}_rules_problem": "",
+        f"event.{room}_movement": "",
+        f"number.{room}_comfort_band_low": "°C",
+        f"number.{room}_comfort_band_high": "°C",
+        f"switch.{room}_pause": "",
+        f"button.{room}_summary_now": "",
+    }
+
+
+def problems_in_log(ha: HomeAssistant, since: int) -> list[str]:
+    """Errors and unexpected warnings HA logged after `since` (template and payload problems)."""
+    return [
+        line
+        for line in ha.log_text(since).splitlines()
+        if (" ERROR " in line or " WARNING " in line)
+        and not any(expected in line for expected in EXPECTED_WARNINGS)
+    ]
+
+
+def wait_for_states(ha: HomeAssistant, expected: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Wait until every entity in `expected` has that state; the last states read."""
+    seen: dict[str, dict[str, Any]] = {}
+
+    def caught_up() -> bool:
+        seen.update(ha.states())
+        return all(seen.get(e, {}).get("state") == s for e, s in expected.items())
+
+    ha.wait_until(caught_up, f"states {expected}")
+    return seen
+
+
+def ha_attributes(ha: HomeAssistant, entity_id: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = ha.states().get(entity_id, {}).get("attributes", {})
+    return attributes
+
+
+def test_every_entity_has_its_state_unit_and_attributes(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "bedroom", "Bedroom")
+    summary = night_summary("bedroom", "Bedroom")
+    publish_room(mosquitto, config, STATE)
+    summary_topic = room_topics(config.mqtt.base_topic, "bedroom").summary
+    publish(mosquitto, [(summary_topic, json.dumps(summary_payload(summary)))], retain=True)
+
+    assert summary.sleep is None  # no accelerometer: the efficiency must show as unknown
+    assert summary.in_band_share is not None
+    states = wait_for_states(
+        home_assistant,
+        {
+            "sensor.bedroom_temperature": "19.4",
+            "sensor.bedroom_comfort_low": "17.0",
+            "sensor.bedroom_comfort_high": "19.0",
+            "sensor.bedroom_comfort_status": "cooling",
+            "sensor.bedroom_spasms_tonight": "3",
+            "sensor.bedroom_last_night_spasms": "5",
+            "sensor.bedroom_last_night_restless_minutes": "12.5",
+            "sensor.bedroom_last_night_time_in_band": str(round(summary.in_band_share * 100, 1)),
+            "sensor.bedroom_last_night_sleep_efficiency": "unknown",
+            "sensor.bedroom_last_night": "2026-11-23",
+            "binary_sensor.bedroom_in_bed": "on",
+            "binary_sensor.bedroom_restless": "off",
+            "binary_sensor.bedroom_sensor_problem": "off",
+            "binary_sensor.bedroom_rules_problem": "on",
+            "number.bedroom_comfort_band_low": "17.0",
+            "number.bedroom_comfort_band_high": "18.5",
+            "switch.bedroom_pause": "off",
+            "button.bedroom_summary_now": "unknown",
+            "event.bedroom_movement": "unknown",
+        },
+    )
+
+    for entity_id, unit in entity_ids("bedroom").items():
+        assert states[entity_id]["attributes"].get("unit_of_measurement", "") == unit, entity_id
+    attributes = {e: s["attributes"] for e, s in states.items()}
+    assert attributes["sensor.bedroom_temperature"]["friendly_name"] == "Bedroom Temperature"
+    assert attributes["sensor.bedroom_comfort_status"]["device_class"] == "enum"
+    assert attributes["sensor.bedroom_spasms_tonight"]["state_class"] == "total_increasing"
+    assert attributes["sensor.bedroom_last_night_spasms"]["state_class"] == "measurement"
+    last_night = attributes["sensor.bedroom_last_night"]
+    assert last_night["text"] == render_text(summary)
+    assert last_night["spasm_count"] == 5
+    assert last_night["sleep"] is None
+    assert attributes["binary_sensor.bedroom_rules_problem"]["errors"] == ["rules/x.yaml:3: bad"]
+    assert attributes["event.bedroom_movement"]["event_types"] == [
+        *(kind.value for kind in MovementKind), "summary_ready"
+    ]  # fmt: skip
+    number = attributes["number.bedroom_comfort_band_low"]
+    assert (number["min"], number["max"], number["step"], number["mode"]) == (10, 30, 0.5, "box")
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+def test_the_movement_event_entity_takes_events(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "guest", "Guest")
+    publish_room(mosquitto, config, STATE)
+    wait_for_states(home_assistant, {"event.guest_movement": "unknown"})
+    event = {
+        "event_type": "clonus",
+        "start": "2026-11-24T01:00:00+00:00",
+        "end": "2026-11-24T01:00:04+00:00",
+        "peak": 5.5,
+        "confidence": 0.8,
+        "spasm_like": True,
+    }
+    topic = room_topics(config.mqtt.base_topic, "guest").event
+
+    def took_event() -> bool:
+        # Events are not retained: one sent before HA has subscribed is lost, so send again.
+        publish(mosquitto, [(topic, json.dumps(event))], retain=False)
+        return ha_attributes(home_assistant, "event.guest_movement").get("event_type") == "clonus"
+
+    home_assistant.wait_until(took_event, "the clonus event")
+    attributes = ha_attributes(home_assistant, "event.guest_movement")
+    assert (attributes["peak"], attributes["spasm_like"]) == (5.5, True)
+    state = home_assistant.states()["event.guest_movement"]["state"]
+    assert datetime.fromisoformat(state).tzinfo is not None  # an event's state is when it fired
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+def test_nulls_show_as_unknown_and_offline_as_unavailable(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "nursery", "Nursery")
+    publish_room(mosquitto, config, NULL_STATE)
+    wait_for_states(
+        home_assistant,
+        {
+            "sensor.nursery_temperature": "unknown",
+            "sensor.nursery_comfort_low": "unknown",
+            "sensor.nursery_comfort_status": "blind",
+            "binary_sensor.nursery_in_bed": "unknown",
+            "number.nursery_comfort_band_high": "unknown",
+            "binary_sensor.nursery_restless": "off",
+        },
+    )
+
+    publish(mosquitto, [(config.availability_topic, "offline")], retain=True)
+    wait_for_states(home_assistant, dict.fromkeys(entity_ids("nursery"), "unavailable"))
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+def test_ha_controls_send_commands_parse_command_understands(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "study", "Study")
+    publish_room(mosquitto, config, STATE)
+    wait_for_states(home_assistant, {"switch.study_pause": "off"})
+    received: list[tuple[str, bytes]] = []
+    listener = paho.mqtt.client.Client(CallbackAPIVersion.VERSION2)
+    listener.on_message = lambda _client, _data, message: received.append(
+        (message.topic, bytes(message.payload))
+    )
+    listener.connect(mosquitto.host, mosquitto.port)
+    listener.subscribe([(topic, 1) for topic in command_topics(config)])
+    listener.loop_start()
+    try:
+        home_assistant.wait_until(lambda: listener.is_connected(), "the test's MQTT listener")
+        calls = [
+            ("number/set_value", {"entity_id": "number.study_comfort_band_low", "value": 16.5}),
+            ("switch/turn_on", {"entity_id": "switch.study_pause"}),
+            ("button/press", {"entity_id": "button.study_summary_now"}),
+        ]
+        for service, data in calls:
+            home_assistant.request("POST", f"/api/services/{service}", data)
+        home_assistant.wait_until(lambda: len(received) >= len(calls), "HA's commands")
+    finally:
+        listener.loop_stop()
+        listener.disconnect()
+
+    assert [parse_command(config, topic, payload) for topic, payload in received] == [
+        BandCommand("study", "low", 16.5),
+        PauseCommand("study", paused=True),
+        SummaryNowCommand("study"),
+    ]
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+def test_the_log_check_sees_a_payload_ha_refuses(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "attic", "Attic")
+    publish_room(mosquitto, config, STATE)
+    wait_for_states(home_assistant, {"event.attic_movement": "unknown"})
+    topic = room_topics(config.mqtt.base_topic, "attic").event
+
+    def complained() -> bool:
+        publish(mosquitto, [(topic, json.dumps({"event_type": "sneeze"}))], retain=False)
+        return bool(problems_in_log(home_assistant, log_mark))
+
+    home_assistant.wait_until(complained, "a warning about the unknown event type")
+    assert "Invalid event type sneeze" in "\n".join(problems_in_log(home_assistant, log_mark))
+
+
+async def test_dashboard_loads_and_names_only_existing_entities(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "bedroom", "Bedroom")
+    summary = night_summary("bedroom", "Bedroom")
+    publish_room(mosquitto, config, STATE)
+    summary_topic = room_topics(config.mqtt.base_topic, "bedroom").summary
+    publish(mosquitto, [(summary_topic, json.dumps(summary_payload(summary)))], retain=True)
+    wait_for_states(home_assistant, {"sensor.bedroom_last_night": summary.night_date})
+
+    dashboard = await websocket_command(
+        home_assistant, {"type": "lovelace/config", "url_path": DASHBOARD_URL_PATH}
+    )
+    assert dashboard == YAML(typ="safe").load(DASHBOARD.read_text())
+    named = set(dashboard_entities(dashboard))
+    assert named
+    assert named <= set(home_assistant.states())
+
+    markdown = next(card for card in dashboard["views"][0]["cards"] if card["type"] == "markdown")
+    rendered = await render_template(home_assistant, markdown["content"])
+    assert f"**Night of {summary.night_date}**" in rendered
+    assert render_text(summary) in rendered
+    assert "| Spasm-like events | 5 (most at 23:00) |" in rendered
+    assert "| Temperature | 19.0 / 19.6 / 20.5 °C |" in rendered
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+async def test_device_triggers_exist_for_every_event_type(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "loft", "Loft")
+    publish_room(mosquitto, config, STATE)
+    wait_for_states(home_assistant, {"sensor.loft_comfort_status": "cooling"})
+    device_id = await render_template(home_assistant, "{{ device_id('sensor.loft_temperature') }}")
+
+    triggers = await websocket_command(
+        home_assistant, {"type": "device_automation/trigger/list", "device_id": device_id}
+    )
+    mqtt_triggers = {(t["type"], t["subtype"]) for t in triggers if t["domain"] == "mqtt"}
+    assert mqtt_triggers == {("action", event_type) for event_type in EVENT_TYPES}
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+def dashboard_entities(node: Any) -> list[str]:
+    """Every entity id a dashboard config names (`entity:` keys and plain entity lists)."""
+    if isinstance(node, dict):
+        found = [node["entity"]] if isinstance(node.get("entity"), str) else []
+        for key, value in node.items():
+            if key == "entities" and isinstance(value, list):
+                found += [item for item in value if isinstance(item, str)]
+            found += dashboard_entities(value)
+        return found
+    if isinstance(node, list):
+        return [entity for item in node for entity in dashboard_entities(item)]
+    return []
+
+
+async def websocket_command(ha: HomeAssistant, command: dict[str, Any]) -> Any:
+    """The result of one command on HA's websocket API (how the frontend reads HA)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{ha.url}/api/websocket") as socket,
+    ):
+        assert (await socket.receive_json())["type"] == "auth_required"
+        await socket.send_json({"type": "auth", "access_token": ha.token})
+        assert (await socket.receive_json())["type"] == "auth_ok"
+        await socket.send_json({"id": 1, **command})
+        answer = await socket.receive_json(timeout=30)
+    assert answer["success"], answer
+    return answer["result"]
+
+
+async def render_template(ha: HomeAssistant, template: str) -> str:
+    """HA's rendering of a template, as the markdown card would show it."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{ha.url}/api/template",
+            json={"template": template},
+            headers={"Authorization": f"Bearer {ha.token}"},
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return await response.text()
