@@ -13,7 +13,6 @@ import hashlib
 import ipaddress
 import os
 import pwd
-import shutil
 import socket
 import subprocess
 import time
@@ -24,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from integration.adapters.broker import free_port, mosquitto_binary
+
 HOST = "127.0.0.1"
 USERNAME = "bedroom"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throw-away test credential
@@ -31,17 +32,8 @@ _READY_TIMEOUT_S = 10.0
 _READY_POLL_S = 0.02
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _mosquitto_binary() -> str:
-    """Mosquitto from PATH, or from /usr/sbin where Debian puts it (not on a user's PATH)."""
-    search_path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
-    binary = shutil.which("mosquitto", path=search_path)
+    binary = mosquitto_binary()
     if binary is None:
         raise RuntimeError("mosquitto not found on PATH or in /usr/sbin; install mosquitto")
     return binary
@@ -131,9 +123,9 @@ class Mosquitto:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.host = HOST
-        self.port = _free_port()
-        self.password_port = _free_port()
-        self.tls_port = _free_port()
+        self.port = free_port()
+        self.password_port = free_port()
+        self.tls_port = free_port()
         self.username = USERNAME
         self.password = PASSWORD
         self.ca_file = workdir / "ca.pem"

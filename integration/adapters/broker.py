@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import socket
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 _LOGGER = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-_MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+_MOSQUITTO_DIRS = ("/usr/sbin", "/usr/local/sbin")
 _READY_TIMEOUT_S = 10.0
 
 
@@ -33,11 +34,9 @@ def free_port() -> int:
 
 
 def mosquitto_binary() -> str | None:
-    """The system's mosquitto, if any."""
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    return next((p for p in _MOSQUITTO_PATHS if Path(p).is_file()), None)
+    """Mosquitto from PATH, or from /usr/sbin where Debian puts it (not on a user's PATH)."""
+    search_path = os.pathsep.join([os.environ.get("PATH", ""), *_MOSQUITTO_DIRS])
+    return shutil.which("mosquitto", path=search_path)
 
 
 @contextlib.asynccontextmanager

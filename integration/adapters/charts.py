@@ -12,7 +12,7 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from integration.core.events import Action, MovementEvent, MovementKind
@@ -22,6 +22,7 @@ __all__ = [
     "CHART_CSS",
     "KIND_LABELS",
     "LANES",
+    "PHONE_WIDTH",
     "night_chart",
     "restless_spans",
     "trend_chart",
@@ -32,14 +33,16 @@ SVG_NS = "http://www.w3.org/2000/svg"
 # Night chart geometry (viewBox units). 720 wide keeps labels legible when a phone scales it to
 # about half size; the lanes give every kind of event its own row, so markers never hide others.
 NIGHT_WIDTH = 720.0
-NIGHT_LEFT = 92.0  # room for the lane names
-NIGHT_RIGHT = 14.0
-NIGHT_TOP = 26.0  # room for the action ticks above the temperature plot
+PHONE_WIDTH = 400.0  # the narrow variant a phone shows at nearly its own size
+NIGHT_LEFT = 112.0  # room for the lane names and their colour keys
+NIGHT_RIGHT = 24.0  # half a time label, so the last hour is not cut off
+NIGHT_TOP = 36.0  # room for the action ticks above the temperature plot
 TEMP_HEIGHT = 190.0
 LANE_GAP = 14.0
 LANE_HEIGHT = 19.0
 AXIS_HEIGHT = 26.0
 MARKER_RADIUS = 5.0
+MIN_TICK_GAP = 56.0  # hour labels closer than this would touch
 # An event drawn narrower than this many units is a dot; a longer one is a bar of its duration.
 MIN_BAR_WIDTH = 6.0
 TEMP_PAD_C = 0.5  # head-room above and below the warmest and coldest value shown
@@ -47,10 +50,11 @@ TEMP_PAD_C = 0.5  # head-room above and below the warmest and coldest value show
 TREND_WIDTH = 720.0
 TREND_HEIGHT = 190.0
 TREND_LEFT = 40.0
-TREND_RIGHT = 44.0
+TREND_RIGHT = 60.0  # room for the percentages of the in-band line
 TREND_TOP = 14.0
 TREND_BOTTOM = 28.0
 TREND_NIGHTS = 30  # the trend covers the last month
+TREND_MIN_SLOTS = 14  # a short history keeps bars a sensible width
 
 # One lane per kind a person tells apart; a restless episode's start and end share a lane.
 LANES: tuple[tuple[str, tuple[MovementKind, ...]], ...] = (
@@ -100,6 +104,7 @@ svg.chart { display: block; width: 100%; height: auto; font-family: system-ui, s
 svg.chart text { fill: var(--chart-muted); font-size: 13px; }
 svg.chart text.lane-label { fill: var(--chart-ink); }
 svg.chart text.empty { fill: var(--chart-muted); font-size: 16px; }
+
 svg.chart .grid { stroke: var(--chart-grid); stroke-width: 1; }
 svg.chart .band { fill: var(--chart-band); fill-opacity: 0.18; stroke: none; }
 svg.chart .temperature { fill: none; stroke: var(--chart-line); stroke-width: 2.2;
@@ -179,11 +184,14 @@ def _clock(t: float, zone: ZoneInfo, seconds: bool = False) -> str:
     return datetime.fromtimestamp(t, zone).strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
-def _hour_ticks(start: float, end: float, zone: ZoneInfo) -> list[float]:
-    """Whole local hours inside [start, end]; every second hour on a long span."""
+def _hour_ticks(x: _Scale, zone: ZoneInfo) -> list[float]:
+    """Whole local hours inside the scale's span, spaced at least `MIN_TICK_GAP` apart."""
+    start, end = x.lo, x.hi
+    per_hour = (x.out_hi - x.out_lo) / max((end - start) / 3600, 1e-9)
+    hours = next((h for h in (1, 2, 3, 4, 6) if h * per_hour >= MIN_TICK_GAP), 12)
     first = datetime.fromtimestamp(start, zone).replace(minute=0, second=0, microsecond=0)
     t = (first + timedelta(hours=1)).timestamp()
-    step = 3600.0 if end - start <= 12 * 3600 else 7200.0
+    step = hours * 3600.0
     ticks = []
     while t <= end:
         ticks.append(t)
@@ -257,16 +265,18 @@ def night_chart(
     events: Sequence[MovementEvent],
     actions: Sequence[Action],
     zone: ZoneInfo,
+    width: float = NIGHT_WIDTH,
 ) -> str:
     """One night as SVG: temperature against the comfort band, events by kind, spans, actions.
 
     Minutes must be in time order; a minute with no temperature breaks the line and the band.
+    `width` is the viewBox width: `PHONE_WIDTH` draws the same night for a narrow screen.
     """
     lanes_top = NIGHT_TOP + TEMP_HEIGHT + LANE_GAP
     height = lanes_top + LANE_HEIGHT * len(LANES) + AXIS_HEIGHT
     plot_bottom = lanes_top + LANE_HEIGHT * len(LANES)
     svg = _svg(
-        NIGHT_WIDTH,
+        width,
         height,
         f"The night of {summary.night_date} in {summary.room_name}: room temperature against "
         f"the comfort band, {len(events)} events, {len(actions)} actions",
@@ -274,7 +284,7 @@ def night_chart(
     )
     start = min([summary.bed_time, *(m.t for m in minutes[:1])])
     end = max([summary.wake_time, *(m.t + 60.0 for m in minutes[-1:])])
-    x = _Scale(start, end, NIGHT_LEFT, NIGHT_WIDTH - NIGHT_RIGHT)
+    x = _Scale(start, end, NIGHT_LEFT, width - NIGHT_RIGHT)
 
     values = [
         v
@@ -308,14 +318,14 @@ def night_chart(
     else:
         _text(
             svg,
-            NIGHT_WIDTH / 2,
+            (NIGHT_LEFT + width) / 2,
             NIGHT_TOP + TEMP_HEIGHT / 2,
             "no temperature readings this night",
             {"class": "empty", "text-anchor": "middle"},
         )
 
     axis = ET.SubElement(svg, "g", {"class": "time-axis"})
-    for tick in _hour_ticks(start, end, zone):
+    for tick in _hour_ticks(x, zone):
         ET.SubElement(
             axis,
             "line",
@@ -327,7 +337,7 @@ def night_chart(
                 "y2": _n(plot_bottom),
             },
         )
-        _text(axis, x(tick), height - 8, _clock(tick, zone), {"text-anchor": "middle"})
+        _text(axis, x(tick), height - 7, _clock(tick, zone), {"text-anchor": "middle"})
 
     ticks = ET.SubElement(svg, "g", {"class": "actions"})
     for action in actions:
@@ -340,12 +350,12 @@ def night_chart(
                 "class": "action",
                 "x1": _n(x(action.t)),
                 "x2": _n(x(action.t)),
-                "y1": _n(NIGHT_TOP - 14),
-                "y2": _n(NIGHT_TOP),
+                "y1": _n(NIGHT_TOP - 30),
+                "y2": _n(NIGHT_TOP - 14),
             },
         )
         _tooltip(tick_line, _action_tooltip(action, zone))
-    _text(svg, NIGHT_LEFT - 8, NIGHT_TOP - 4, "actions", {"text-anchor": "end"})
+    _text(svg, NIGHT_LEFT - 8, NIGHT_TOP - 17, "actions", {"text-anchor": "end"})
 
     _event_lanes(svg, events, x, lanes_top, zone)
     return _serialize(svg)
@@ -366,7 +376,7 @@ def _temperature_plot(
             {
                 "class": "grid",
                 "x1": _n(NIGHT_LEFT),
-                "x2": _n(NIGHT_WIDTH - NIGHT_RIGHT),
+                "x2": _n(x.out_hi),
                 "y1": _n(y(value)),
                 "y2": _n(y(value)),
             },
@@ -383,7 +393,7 @@ def _temperature_plot(
         for offset, (low, high) in enumerate(run):
             t = minutes[run_start + offset].t
             upper += [f"{_n(x(t))},{_n(y(high))}", f"{_n(x(t + 60))},{_n(y(high))}"]
-            lower += [f"{_n(x(t + 60))},{_n(y(low))}", f"{_n(x(t))},{_n(y(low))}"]
+            lower += [f"{_n(x(t))},{_n(y(low))}", f"{_n(x(t + 60))},{_n(y(low))}"]
         commands.append("M" + " L".join(upper + lower[::-1]) + " Z")
     if commands:
         band = ET.SubElement(svg, "path", {"class": "band", "d": " ".join(commands)})
@@ -420,10 +430,20 @@ def _event_lanes(
 ) -> None:
     group = ET.SubElement(svg, "g", {"class": "events"})
     lane_of = {kind: index for index, (_, kinds) in enumerate(LANES) for kind in kinds}
-    for index, (name, _) in enumerate(LANES):
+    for index, (name, kinds) in enumerate(LANES):
         middle = top + LANE_HEIGHT * (index + 0.5)
         _text(
-            group, NIGHT_LEFT - 8, middle + 4, name, {"class": "lane-label", "text-anchor": "end"}
+            group, NIGHT_LEFT - 18, middle + 4, name, {"class": "lane-label", "text-anchor": "end"}
+        )
+        ET.SubElement(  # the lane's colour key: the lanes are the legend of the markers
+            group,
+            "circle",
+            {
+                "class": f"lane-key kind-{kinds[-1].value}",
+                "cx": _n(NIGHT_LEFT - 9),
+                "cy": _n(middle),
+                "r": "4",
+            },
         )
         ET.SubElement(
             group,
@@ -431,7 +451,7 @@ def _event_lanes(
             {
                 "class": "grid",
                 "x1": _n(NIGHT_LEFT),
-                "x2": _n(NIGHT_WIDTH - NIGHT_RIGHT),
+                "x2": _n(x.out_hi),
                 "y1": _n(middle),
                 "y2": _n(middle),
             },
@@ -467,21 +487,24 @@ def _event_lanes(
         _tooltip(marker, _event_tooltip(event, zone))
 
 
-def trend_chart(summaries: Sequence[NightSummary]) -> str:
-    """The last `TREND_NIGHTS` nights: spasm-like events as bars, time in band as a line."""
+def trend_chart(summaries: Sequence[NightSummary], width: float = TREND_WIDTH) -> str:
+    """The last `TREND_NIGHTS` nights: spasm-like events as bars, time in band as a line.
+
+    `width` is the viewBox width: `PHONE_WIDTH` draws the same nights for a narrow screen.
+    """
     nights = sorted(summaries, key=lambda s: s.bed_time)[-TREND_NIGHTS:]
     svg = _svg(
-        TREND_WIDTH,
+        width,
         TREND_HEIGHT,
         f"The last {len(nights)} nights: spasm-like events per night (bars) and time in the "
         "comfort band (line)",
         "trend-chart",
     )
-    bottom, right = TREND_HEIGHT - TREND_BOTTOM, TREND_WIDTH - TREND_RIGHT
+    bottom, right = TREND_HEIGHT - TREND_BOTTOM, width - TREND_RIGHT
     if not nights:
         _text(
             svg,
-            TREND_WIDTH / 2,
+            width / 2,
             TREND_HEIGHT / 2,
             "no nights yet",
             {"class": "empty", "text-anchor": "middle"},
@@ -492,8 +515,9 @@ def trend_chart(summaries: Sequence[NightSummary]) -> str:
     top_count = math.ceil(most / step) * step
     count_y = _Scale(0, top_count, bottom, TREND_TOP)
     share_y = _Scale(0, 1, bottom, TREND_TOP)
-    slot = (right - TREND_LEFT) / TREND_NIGHTS
-    first_slot = TREND_NIGHTS - len(nights)  # newest night at the right edge
+    slots = max(len(nights), TREND_MIN_SLOTS)
+    slot = (right - TREND_LEFT) / slots
+    first_slot = slots - len(nights)  # newest night at the right edge
 
     axis = ET.SubElement(svg, "g", {"class": "axes"})
     value = 0.0
@@ -539,7 +563,8 @@ def trend_chart(summaries: Sequence[NightSummary]) -> str:
             None if night.in_band_share is None else (centre, share_y(night.in_band_share))
         )
         if (len(nights) - 1 - index) % 7 == 0:  # label every week back from the newest
-            _text(svg, centre, TREND_HEIGHT - 8, night.night_date[5:], {"text-anchor": "middle"})
+            label = f"{date.fromisoformat(night.night_date):%d %b}"
+            _text(svg, centre, TREND_HEIGHT - 8, label, {"text-anchor": "middle"})
 
     segments = ["M" + " L".join(f"{_n(a)},{_n(b)}" for a, b in run) for run in _runs(points)]
     if segments:

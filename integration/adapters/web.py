@@ -19,21 +19,25 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from integration.adapters.charts import CHART_CSS, KIND_LABELS, night_chart, trend_chart
-from integration.adapters.metrics import ServiceMetrics
-from integration.adapters.store import Row, Store
+from integration.adapters.charts import (
+    CHART_CSS,
+    KIND_LABELS,
+    PHONE_WIDTH,
+    night_chart,
+    trend_chart,
+)
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
 from integration.core.summary import MinuteRecord, NightSummary, render_text
 from integration.errors import StoreError
 
-__all__ = ["Health", "make_app", "start_dashboard"]
+__all__ = ["Health", "MetricsSource", "NightHistory", "make_app", "start_dashboard"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +59,31 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+
+
+Row = dict[str, str | int | float | None]
+
+
+class NightHistory(Protocol):
+    """What the dashboard reads from the history store (`Store` is one)."""
+
+    async def summaries(self, room: str, limit: int) -> list[NightSummary]:
+        """The latest `limit` summaries of `room`, newest first."""
+
+    async def nights(self, from_t: float, to_t: float) -> list[NightSummary]:
+        """Summaries of every room's nights that began in [from_t, to_t), oldest first."""
+
+    async def export(
+        self, from_t: float, to_t: float, table: Literal["nights", "events", "actions", "minutes"]
+    ) -> list[Row]:
+        """Flat rows of one table in [from_t, to_t), oldest first."""
+
+
+class MetricsSource(Protocol):
+    """Where `/metrics` comes from (`ServiceMetrics` is one)."""
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition body and its content type."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +164,10 @@ class _Dashboard:
 
     def __init__(
         self,
-        store: Store | None,
+        store: NightHistory | None,
         zone: ZoneInfo,
         health: Callable[[], Health],
-        metrics: ServiceMetrics,
+        metrics: MetricsSource,
         room_names: Mapping[str, str],
     ) -> None:
         self.store = store
@@ -251,7 +280,7 @@ class _Dashboard:
         room = request.query.get("room") or None
         token = _token_query(request)
         nights = await self._recent(room, LIST_NIGHTS)
-        parts = [_room_filter(self.room_names, room, token)]
+        parts = ["<h1>Nights</h1>", _room_filter(self.room_names, room, token)]
         if self.store is None:
             parts.append('<p class="empty">The history store is not available.</p>')
         elif not nights:
@@ -268,22 +297,20 @@ class _Dashboard:
                     f'<figure class="trend"><figcaption>{_e(self._room_name(of_room[0]))}: '
                     '<span class="key bar-key"></span> spasm-like events per night, '
                     '<span class="key line-key"></span> time in the comfort band'
-                    f"</figcaption>{trend_chart(of_room)}</figure>"
+                    f"</figcaption>{_both_widths(trend_chart, of_room)}</figure>"
                 )
             parts.append(self._nights_table(nights, token, several_rooms=len(self.room_names) > 1))
         return _page("Nights", "".join(parts), back=None)
 
     def _nights_table(self, nights: Sequence[NightSummary], token: str, several_rooms: bool) -> str:
-        head = ["Night", *(["Room"] if several_rooms else []), "In bed", "Spasm-like"]
-        head += ["Restless", "In band", "Asleep (est.)"]
+        head = ["Night", "In bed", "Spasm-like", "Restless", "In band", "Asleep (est.)"]
         rows = []
         for s in nights:
             href = f"nights/{quote(s.room, safe='')}/{quote(s.night_date)}{token}"
             when = datetime.fromisoformat(s.night_date).strftime("%a %d %b")
-            cells = [f'<a href="{_e(href)}">{_e(when)}</a>']
-            if several_rooms:
-                cells.append(_e(self._room_name(s)))
-            cells += [
+            room = f'<span class="room">{_e(self._room_name(s))}</span>' if several_rooms else ""
+            cells = [
+                f'<a href="{_e(href)}">{_e(when)}</a>{room}',
                 f"{s.time_in_bed_s / 3600:.1f} h",
                 str(s.spasm_count),
                 f"{s.restless_total_min:.0f} min",
@@ -323,7 +350,7 @@ class _Dashboard:
             f'<span class="label">{_e(k)}</span></div>'
             for k, v in figures
         )
-        chart = night_chart(s, night.minutes, night.events, night.actions, self.zone)
+        chart = _both_widths(night_chart, s, night.minutes, night.events, night.actions, self.zone)
         summary_lines = "".join(f"<p>{_e(line)}</p>" for line in render_text(s).splitlines())
         body = (
             f'<h1>{_e(title)}</h1><div class="figures">{figures_html}</div>'
@@ -425,6 +452,14 @@ def _current(is_current: bool) -> str:
     return ' aria-current="page"' if is_current else ""
 
 
+def _both_widths(draw: Callable[..., str], *args: object) -> str:
+    """A chart drawn wide and narrow; CSS shows the one that fits the screen."""
+    return (
+        f'<div class="wide">{draw(*args)}</div>'
+        f'<div class="narrow">{draw(*args, width=PHONE_WIDTH)}</div>'
+    )
+
+
 def _legend() -> str:
     items = [
         ('<span class="key line-key"></span>', "room temperature"),
@@ -433,13 +468,12 @@ def _legend() -> str:
         ('<span class="key out-key"></span>', "out of bed"),
         ('<span class="key action-key"></span>', "action"),
     ]
-    items += [
-        (f'<span class="key kind-{kind.value}"></span>', label)
-        for kind, label in KIND_LABELS.items()
-        if kind is not MovementKind.RESTLESS_START
-    ]
     entries = "".join(f"<li>{key}{_e(label)}</li>" for key, label in items)
-    return f'<ul class="legend">{entries}</ul><p class="hint">Faded markers are not spasm-like.</p>'
+    return (
+        f'<ul class="legend">{entries}</ul><p class="hint">Each event is a marker in the row '
+        "of its kind; faded ones are not spasm-like. Hover or long-press a marker for its "
+        "details.</p>"
+    )
 
 
 _PAGE_CSS = """
@@ -473,6 +507,8 @@ th, td { text-align: left; padding: 0.4rem 0.6rem; border-bottom: 1px solid var(
   white-space: nowrap; }
 th { color: var(--muted); font-weight: 600; }
 .summary p { margin: 0.3rem 0; }
+td .room { display: block; color: var(--muted); font-size: 0.85rem; max-width: 12rem;
+  overflow: hidden; text-overflow: ellipsis; }
 nav.rooms { display: flex; flex-wrap: wrap; gap: 0.75rem; margin: 0.25rem 0 0.5rem; }
 nav.rooms a[aria-current] { font-weight: 600; color: var(--fg); text-decoration: none; }
 .legend { list-style: none; padding: 0; margin: 0.25rem 0; display: flex; flex-wrap: wrap;
@@ -487,6 +523,12 @@ nav.rooms a[aria-current] { font-weight: 600; color: var(--fg); text-decoration:
 .action-key { border-radius: 0; width: 0.2rem; color: var(--chart-action); }
 .bar-key { border-radius: 0.15rem; color: var(--chart-bar); }
 figure.trend .line-key { color: var(--chart-band); }
+.narrow { display: none; }
+@media (max-width: 40rem) {
+  .wide { display: none; }
+  .narrow { display: block; }
+  header, main { padding: 0.5rem 0.75rem; }
+}
 """
 
 
@@ -537,10 +579,10 @@ async def _store_errors(request: web.Request, handler: Handler) -> web.StreamRes
 
 def make_app(
     *,
-    store: Store | None,
+    store: NightHistory | None,
     zone: ZoneInfo,
     health: Callable[[], Health],
-    metrics: ServiceMetrics,
+    metrics: MetricsSource,
     token: str | None,
     room_names: Mapping[str, str],
 ) -> web.Application:

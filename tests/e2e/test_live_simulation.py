@@ -18,7 +18,7 @@ from integration.core.room import Outputs, RoomCore
 from integration.core.simulation.night import NightSpec, simulate_night
 from integration.service import Service, mqtt_settings, publish_messages
 from tests.e2e.test_service_actions import next_message
-from tests.e2e.test_service_mqtt import running, wait
+from tests.e2e.test_service_mqtt import running, service_config, wait
 from tests.mosquitto import Mosquitto
 from tests.test_cli import REPO
 
@@ -44,29 +44,13 @@ def short_night(unique_topic: str, seed: int = 5) -> NightSpec:
 
 
 def bedroom_config(broker: Mosquitto, unique_topic: str, spec: NightSpec) -> ServiceConfig:
-    return ServiceConfig.model_validate(
-        {
-            "timezone": "Europe/London",
-            "mqtt": {
-                "host": broker.host,
-                "port": broker.port,
-                "client_id": "sb_" + unique_topic[-12:],
-                "base_topic": unique_topic + "/sb",
-            },
-            "homeassistant": {"enabled": False, "discovery_prefix": unique_topic + "/ha"},
-            "rooms": [
-                {
-                    "id": "bedroom",
-                    "name": "Bedroom",
-                    "sensors": [
-                        {"id": "bed", "kind": "motion", "topic": spec.accel_topic},
-                        {"id": "occ", "kind": "occupancy", "topic": spec.occupancy_topic},
-                        {"id": "temp", "kind": "temperature", "topic": spec.climate_topic},
-                    ],
-                }
-            ],
-        }
-    )
+    sensors = [
+        {"id": "bed", "kind": "motion", "topic": spec.accel_topic},
+        {"id": "occ", "kind": "occupancy", "topic": spec.occupancy_topic},
+        {"id": "temp", "kind": "temperature", "topic": spec.climate_topic},
+    ]
+    room = {"id": "bedroom", "name": "Bedroom", "sensors": sensors}
+    return service_config(broker, unique_topic, room)
 
 
 async def test_a_night_published_at_speed_is_seen_as_it_was_planted(

@@ -16,7 +16,7 @@ from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.mqtt import ConnectionState
 from integration.config import ServiceConfig
 from integration.service import Service
-from tests.e2e.test_service_mqtt import TIMEOUT_S, publish_all, running, wait
+from tests.e2e.test_service_mqtt import TIMEOUT_S, publish_all, running, service_config, wait
 from tests.fake_ha import TOKEN, FakeHomeAssistant
 from tests.mosquitto import Mosquitto
 
@@ -39,7 +39,7 @@ automations:
 """
 
 
-def config_for(broker: Mosquitto, prefix: str, ha_enabled: bool = False) -> ServiceConfig:
+def config_for(broker: Mosquitto, prefix: str) -> ServiceConfig:
     room: dict[str, Any] = {
         "id": "bedroom",
         "name": "Bedroom",
@@ -50,19 +50,7 @@ def config_for(broker: Mosquitto, prefix: str, ha_enabled: bool = False) -> Serv
             {"id": "fan", "role": "fan", "command_topic": f"{prefix}/cmnd/fan/POWER"},
         ],
     }
-    return ServiceConfig.model_validate(
-        {
-            "timezone": "Europe/London",
-            "mqtt": {
-                "host": broker.host,
-                "port": broker.port,
-                "client_id": "sb_" + prefix[-12:],
-                "base_topic": prefix + "/sb",
-            },
-            "homeassistant": {"enabled": ha_enabled, "discovery_prefix": prefix + "/ha"},
-            "rooms": [room],
-        }
-    )
+    return service_config(broker, prefix, room)
 
 
 async def next_message(client: aiomqtt.Client) -> aiomqtt.Message:

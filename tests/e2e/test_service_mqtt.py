@@ -85,6 +85,11 @@ def config_for(broker: Mosquitto, prefix: str) -> ServiceConfig:
             "rate_hz": 50,
         },
     ]
+    return service_config(broker, prefix, {"id": "bedroom", "name": "Bedroom", "sensors": sensors})
+
+
+def service_config(broker: Mosquitto, prefix: str, room: dict[str, Any]) -> ServiceConfig:
+    """The service on the private broker, every topic (discovery too) under the test's prefix."""
     return ServiceConfig.model_validate(
         {
             "timezone": "Europe/London",
@@ -95,7 +100,7 @@ def config_for(broker: Mosquitto, prefix: str) -> ServiceConfig:
                 "base_topic": prefix + "/sb",
             },
             "homeassistant": {"enabled": False, "discovery_prefix": prefix + "/ha"},
-            "rooms": [{"id": "bedroom", "name": "Bedroom", "sensors": sensors}],
+            "rooms": [room],
         }
     )
 

@@ -1,0 +1,199 @@
+"""The dashboard in a real browser: Debian's headless Chromium against the real app and store.
+
+Each page is loaded at a phone's and a desktop's size in the light and the dark theme; the
+screenshots go to `test-artifacts/` for a person to look at. Any console message fails the test:
+the pages have no scripts, so a message means a blocked resource or a CSP violation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+
+from integration.adapters.metrics import ServiceMetrics
+from integration.adapters.store import Store
+from integration.adapters.web import Health, make_app, start_dashboard
+from tests.browser.history import ROOM_NAMES, ZONE, ReplayedNight, fill
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_TIMEOUT_S = 60.0
+VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 900)}
+# Blink's preferred colour scheme: 0 is dark, 1 is light (what `prefers-color-scheme` reports).
+THEMES = {"light": 1, "dark": 0}
+# The page background at the top-left corner in each theme (`--bg` in the page's CSS).
+BACKGROUNDS = {"light": (0xFF, 0xFF, 0xFF), "dark": (0x0D, 0x11, 0x17)}
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    base_url: str
+    night: ReplayedNight
+
+    @property
+    def night_url(self) -> str:
+        return f"{self.base_url}nights/bedroom/{self.night.summary.night_date}"
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("Debian's chromium is not installed: run `bash .ci/browser` first")
+    return path
+
+
+@pytest.fixture
+async def dashboard(tmp_path: Path) -> AsyncIterator[Dashboard]:
+    store = await Store.open(tmp_path / "history.db")
+    night = await fill(store)
+    app = make_app(
+        store=store,
+        zone=ZONE,
+        health=lambda: Health("connected", "disabled"),
+        metrics=ServiceMetrics(),
+        token=None,
+        room_names=ROOM_NAMES,
+    )
+    runner = await start_dashboard(app, "127.0.0.1", 0)
+    host, port = runner.addresses[0][:2]
+    try:
+        yield Dashboard(f"http://{host}:{port}/", night)
+    finally:
+        await runner.cleanup()
+        await store.close()
+
+
+async def run_chromium(profile: Path, *args: str) -> tuple[str, list[str]]:
+    """Chromium's stdout and its console lines (errors, uncaught exceptions, CSP refusals)."""
+    process = await asyncio.create_subprocess_exec(
+        chromium(),
+        "--headless=new",
+        # Containers run tests as root, where Chromium's sandbox cannot start; the pages are ours.
+        *(["--no-sandbox"] if os.geteuid() == 0 else []),
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(CHROMIUM_TIMEOUT_S):
+            stdout, stderr = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
+    console = [
+        line
+        for line in stderr.decode(errors="replace").splitlines()
+        if ":CONSOLE" in line or "Uncaught" in line
+    ]
+    return stdout.decode(), console
+
+
+def top_left_pixel(png: bytes) -> tuple[int, int, int]:
+    """The first pixel of a PNG: stored as is whatever the first row's filter (no neighbours)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, data, colour_type = 8, b"", 0
+    while offset < len(png):
+        (length,) = struct.unpack(">I", png[offset : offset + 4])
+        kind = png[offset + 4 : offset + 8]
+        chunk = png[offset + 8 : offset + 8 + length]
+        if kind == b"IHDR":
+            colour_type = chunk[9]
+        elif kind == b"IDAT":
+            data += chunk
+        offset += 12 + length
+    assert colour_type in (2, 6), "expected RGB or RGBA"
+    raw = zlib.decompress(data)
+    red, green, blue = raw[1:4]  # raw[0] is the first row's filter type
+    return red, green, blue
+
+
+async def screenshot(
+    dashboard: Dashboard, profile: Path, page: str, viewport: str, theme: str
+) -> tuple[Path, list[str]]:
+    """One page at one size in one theme, saved under test-artifacts/, with its console."""
+    shot = ARTIFACTS / f"dashboard-{page}-{viewport}-{theme}.png"
+    shot.unlink(missing_ok=True)
+    width, height = VIEWPORTS[viewport]
+    _, console = await run_chromium(
+        profile,
+        f"--window-size={width},{height}",
+        f"--blink-settings=preferredColorScheme={THEMES[theme]}",
+        # Let layout and paint settle before the picture is taken (virtual time: instant).
+        "--virtual-time-budget=2000",
+        f"--screenshot={shot}",
+        dashboard.base_url if page == "nights" else dashboard.night_url,
+    )
+    return shot, console
+
+
+@pytest.mark.parametrize("page", ["nights", "night"])
+async def test_page_renders_in_both_themes_at_both_sizes_without_console_errors(
+    dashboard: Dashboard, tmp_path: Path, page: str
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    views = [(viewport, theme) for viewport in VIEWPORTS for theme in THEMES]
+    # Separate profiles, so the four browsers can run at once.
+    results = await asyncio.gather(
+        *(screenshot(dashboard, tmp_path / f"profile-{v}-{t}", page, v, t) for v, t in views)
+    )
+    for (viewport, theme), (shot, console) in zip(views, results, strict=True):
+        assert console == [], f"{viewport} {theme}"
+        png = shot.read_bytes()
+        assert struct.unpack(">II", png[16:24]) == VIEWPORTS[viewport]
+        assert top_left_pixel(png) == BACKGROUNDS[theme], f"{viewport} {theme}"
+
+
+async def test_nights_list_dom_has_the_trend_and_links_that_resolve(
+    dashboard: Dashboard, tmp_path: Path
+) -> None:
+    dom, console = await run_chromium(tmp_path / "profile", "--dump-dom", dashboard.base_url)
+    assert console == []
+    assert dom.count('class="chart trend-chart"') == 4  # two rooms, wide and narrow
+    assert "<h1>Nights</h1>" in dom
+    links = re.findall(r'href="(nights/[^"]+)"', dom)
+    assert urljoin(dashboard.base_url, links[1]) == dashboard.night_url  # [0]: the guest room
+    night_dom, night_console = await run_chromium(
+        tmp_path / "profile", "--dump-dom", urljoin(dashboard.base_url, links[1])
+    )
+    assert night_console == []
+    assert 'class="chart night-chart"' in night_dom
+
+
+async def test_night_dom_has_the_chart_the_figures_and_every_event(
+    dashboard: Dashboard, tmp_path: Path
+) -> None:
+    dom, console = await run_chromium(tmp_path / "profile", "--dump-dom", dashboard.night_url)
+    assert console == []
+    night = dashboard.night
+    assert dom.count('class="chart night-chart"') == 2
+    assert dom.count('class="marker ') == 2 * len(night.events)
+    assert dom.count('class="figure"') == 6
+    assert f'<span class="value">{night.summary.spasm_count}</span>' in dom
+    assert "<h2>Morning summary</h2>" in dom
+    assert f"<h2>Events ({len(night.events)})</h2>" in dom
+    assert "<script" not in dom
