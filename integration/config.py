@@ -167,7 +167,7 @@ class DashboardConfig(_Strict):
 
     enabled: bool = True
     host: str = "127.0.0.1"  # localhost only by default: health data stays on the machine
-    port: int = Field(8765, ge=1, le=65535)
+    port: int = Field(8765, ge=0, le=65535)  # 0: any free port
     # Required for anything but localhost; sent as `Authorization: Bearer` or `?token=`.
     token: SecretRef | None = None
 

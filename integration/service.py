@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
+from aiohttp import web
 from paho.mqtt.client import topic_matches_sub
 from watchfiles import awatch
 
@@ -31,10 +32,12 @@ from integration.adapters.ha_discovery import (
     room_topics,
 )
 from integration.adapters.ha_rest import HomeAssistantActions
+from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import ConnectionState, MqttConnection, MqttSettings
 from integration.adapters.recording import RecordingWriter
 from integration.adapters.rulefiles import load_rules
 from integration.adapters.store import Store
+from integration.adapters.web import Health, make_app, start_dashboard
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import Action, ActionKind, MovementEvent, Notice, WhyValue
@@ -164,13 +167,15 @@ class Service:
         self.store: Store | None = None
         self.store_failures = 0
         self._published_status: dict[str, dict[str, WhyValue]] = {}
-        self._stop_watching = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._ha_born = asyncio.Event()
         self._summaries: dict[str, tuple[str, str]] = {}  # room → last summary topic, JSON
         self.commands_refused = 0
         self.birth_delay_s = BIRTH_DELAY_S
         self.recent_events: deque[MovementEvent] = deque(maxlen=RECENT_EVENTS)
         self.dashboard_url: str | None = None
+        self.metrics = ServiceMetrics()
+        self._rejected_seen: dict[str, int] = {}
         self._watchers = Watchers()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
@@ -180,6 +185,7 @@ class Service:
     async def run(self) -> None:
         """Run until cancelled."""
         await self._open_store()
+        dashboard = await self._start_dashboard()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.mqtt.run(), name="mqtt-connection")
@@ -194,14 +200,56 @@ class Service:
                 try:
                     await asyncio.Future()  # until cancelled, or a task fails
                 finally:
-                    # The watcher's thread ends on this event: task cancellation alone can be
-                    # absorbed inside the file-watching library's own cancel scope.
-                    self._stop_watching.set()
+                    # Tasks also end on this event: a cancellation can be absorbed (by the
+                    # file watcher's own cancel scope; by asyncio.wait_for in Python 3.11
+                    # when the awaited future completes at the same moment).
+                    self._stopping.set()
         finally:
+            if dashboard is not None:
+                await dashboard.cleanup()
             if self.store is not None:
                 await self._save_nights()
                 with contextlib.suppress(StoreError):
                     await self.store.close()
+
+    async def _start_dashboard(self) -> web.AppRunner | None:
+        """The dashboard, JSON API, /healthz and /metrics; the service runs on without them."""
+        settings = self.config.dashboard
+        if not settings.enabled:
+            return None
+        app = make_app(
+            store=self.store,
+            zone=self.config.zone,
+            health=self.health,
+            metrics=self.metrics,
+            token=resolve_secret(settings.token) if settings.token is not None else None,
+            room_names={room.id: room.name for room in self.config.rooms},
+        )
+        try:
+            runner = await start_dashboard(app, settings.host, settings.port)
+        except OSError as err:
+            _LOGGER.error("dashboard not started on %s:%d: %s", settings.host, settings.port, err)
+            return None
+        port = runner.addresses[0][1]
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        self.dashboard_url = f"http://{host}:{port}/"
+        return runner
+
+    def health(self) -> Health:
+        """What /healthz says: broker and HA connectivity, store, last message per sensor."""
+        ha = self.home_assistant
+        if self.store is None:
+            store = "unavailable"
+        elif self.store_failures:
+            store = f"errors: {self.store_failures}"
+        else:
+            store = "ok"
+        return Health(
+            broker=str(self.mqtt.state),
+            home_assistant="disabled" if ha is None else str(ha.state),
+            last_seen=dict(self.pipeline.stats.last_seen),
+            store=store,
+        )
 
     async def _open_store(self) -> None:
         """Open the history and resume nights a restart interrupted; the room never waits on it."""
@@ -256,8 +304,20 @@ class Service:
                 else:  # cleared
                     self._retained_configs.pop(message.topic, None)
             else:
-                await self._dispatch(self.pipeline.handle(message))
+                out = self.pipeline.handle(message)
+                self._count_ingest()
+                await self._dispatch(out)
             self._watchers.notify()
+
+    def _count_ingest(self) -> None:
+        """Feed /metrics from the pipeline's counters (a handful of reasons, so cheap)."""
+        self.metrics.messages()
+        for reason, count in self.pipeline.stats.rejected.items():
+            new = count - self._rejected_seen.get(reason, 0)
+            if new:
+                self._rejected_seen[reason] = count
+                for _ in range(new):
+                    self.metrics.rejected(reason)
 
     async def _command(self, message: InboundMessage) -> None:
         """A control in HA was used: tonight's band, the pause switch, or summary now."""
@@ -285,6 +345,7 @@ class Service:
         while True:
             next_tick += self.tick_every_s
             await self.clock.sleep_until(next_tick)
+            self.metrics.loop_lag(self.clock.now() - next_tick)
             # A tick must not overtake messages already received: the detectors would take
             # a sensor's queued samples for silence (this matters on a sped-up clock).
             await self._watchers.wait_for(lambda: self.mqtt.queued == 0)
@@ -293,9 +354,11 @@ class Service:
             self._watchers.notify()
 
     async def _watch_rules(self, directory: Path) -> None:
-        async for _changes in awatch(directory, stop_event=self._stop_watching):
-            await self.reload_rules()
-            self._watchers.notify()
+        changes = awatch(directory, stop_event=self._stopping)
+        async with contextlib.aclosing(changes):  # its thread ends with the task, not at GC
+            async for _changes in changes:
+                await self.reload_rules()
+                self._watchers.notify()
 
     async def reload_rules(self) -> bool:
         """Load the rule files again; a bad set leaves the last good rules in force."""
@@ -317,7 +380,7 @@ class Service:
         """On every (re)connection, and after HA's birth message, publish what HA must know."""
         connected = ConnectionState.CONNECTED
         first = True
-        while True:
+        while not self._stopping.is_set():
             await self.mqtt.wait_for(lambda: self.mqtt.state is connected)
             if first:  # let our retained configs arrive, to send only what changed
                 await asyncio.sleep(DISCOVERY_SETTLE_S)
@@ -368,6 +431,10 @@ class Service:
     async def _dispatch(self, out: Outputs) -> None:
         base = self.config.mqtt.base_topic
         self.recent_events.extend(out.events)
+        for event in out.events:
+            self.metrics.event(str(event.kind))
+        for action in out.actions:
+            self.metrics.action(str(action.kind))
         for event in out.events:
             await self.mqtt.publish(f"{base}/{event.room}/event", self._event_json(event), qos=1)
         for notice in out.notices:

@@ -60,6 +60,8 @@ _SOCKET_OPTIONS = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 # Enough of a payload to recognise it in a DEBUG line without logging whole documents.
 _EXCERPT_BYTES = 64
 # A shutdown must not hang on a dead broker: wait this long for the "offline" PUBACK.
+# A QoS 1 publish whose acknowledgement never comes (the link died) fails instead of waiting.
+_PUBLISH_TIMEOUT_S = 10.0
 _OFFLINE_TIMEOUT_S = 2.0
 
 
@@ -217,7 +219,7 @@ class MqttConnection:
             _LOGGER.debug("broker not connected: dropped publish to %s", topic)
             return False
         try:
-            await client.publish(topic, payload, qos=qos, retain=retain)
+            await client.publish(topic, payload, qos=qos, retain=retain, timeout=_PUBLISH_TIMEOUT_S)
         except aiomqtt.MqttError as exc:
             self._publish_failures += 1
             _LOGGER.debug("publish to %s failed: %s", topic, exc)

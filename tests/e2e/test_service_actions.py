@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import aiomqtt
 
 from integration import __version__
@@ -72,7 +73,17 @@ async def test_a_hot_room_switches_the_fan_over_mqtt(
         await fan.subscribe(f"{unique_topic}/cmnd/fan/POWER", qos=1)
         await publish_all(mosquitto, [(f"{unique_topic}/temp", HOT_C)])
         command = await next_message(fan)
+        # The service's own web side tells the same story.
+        assert service.dashboard_url is not None
+        async with aiohttp.ClientSession(service.dashboard_url) as web:
+            async with web.get("healthz") as health:
+                assert health.status == 200
+                assert (await health.json())["broker"] == "connected"
+            async with web.get("metrics") as metrics:
+                text = await metrics.text()
     assert command.payload == b"ON"
+    assert "smart_bedroom_messages_total 1.0" in text
+    assert 'smart_bedroom_actions_total{kind="mqtt_publish"} 1.0' in text
 
 
 async def test_a_bad_rule_file_keeps_the_old_rules_and_shows_a_problem(

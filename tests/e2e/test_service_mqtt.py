@@ -100,6 +100,7 @@ def service_config(broker: Mosquitto, prefix: str, room: dict[str, Any]) -> Serv
                 "base_topic": prefix + "/sb",
             },
             "homeassistant": {"enabled": False, "discovery_prefix": prefix + "/ha"},
+            "dashboard": {"port": 0},  # any free port
             "rooms": [room],
         }
     )
