@@ -11,7 +11,6 @@ import aiomqtt
 
 from integration import __version__
 from integration.adapters.ha_discovery import discovery_messages
-from integration.adapters.mqtt import ConnectionState
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig
 from integration.core.room import Outputs, RoomCore
@@ -75,9 +74,7 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
             seen[kind].append(json.loads(message.payload))  # type: ignore[arg-type]
 
     async with (
-        running(
-            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-        ),
+        running(service.run, mqtt),
         aiomqtt.Client(mosquitto.host, mosquitto.port) as home_assistant,
     ):
         # Subscribed as HA is: discovery configs, then each room's state, events and summary.
@@ -142,9 +139,7 @@ async def test_a_restart_mid_night_resumes_the_night_from_the_history_store(
         """A fresh service (a new process, the same history file) takes part of the night."""
         service = Service(config, REPO / "rules", clock=clock)
         mqtt = service.mqtt
-        async with running(
-            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-        ):
+        async with running(service.run, mqtt):
             sent = await publish_messages(publisher, part, clock)
             stats = service.pipeline.stats
             await wait(service.wait_for(lambda: stats.messages == sent))

@@ -14,7 +14,6 @@ import aiomqtt
 from integration import __version__
 from integration.adapters.ha_discovery import discovery_messages
 from integration.adapters.ha_rest import HomeAssistantActions
-from integration.adapters.mqtt import ConnectionState
 from integration.config import ServiceConfig
 from integration.service import Service
 from tests.e2e.test_service_mqtt import TIMEOUT_S, publish_all, running, service_config, wait
@@ -65,9 +64,7 @@ async def test_a_hot_room_switches_the_fan_over_mqtt(
     service = Service(config_for(mosquitto, unique_topic), None)
     mqtt = service.mqtt
     async with (
-        running(
-            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-        ),
+        running(service.run, mqtt),
         aiomqtt.Client(mosquitto.host, mosquitto.port) as fan,
     ):
         await fan.subscribe(f"{unique_topic}/cmnd/fan/POWER", qos=1)
@@ -99,9 +96,7 @@ async def test_a_bad_rule_file_keeps_the_old_rules_and_shows_a_problem(
     base = f"{unique_topic}/sb"
     mqtt = service.mqtt
     async with (
-        running(
-            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-        ),
+        running(service.run, mqtt),
         aiomqtt.Client(mosquitto.host, mosquitto.port) as ha,
     ):
         await ha.subscribe(f"{base}/rules/#", qos=1)
@@ -153,9 +148,7 @@ async def test_home_assistant_coming_online_gets_every_entity_and_state_again(
     configs = len(discovery_messages(config, __version__))
     prefix = f"{unique_topic}/ha"
     async with (
-        running(
-            service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-        ),
+        running(service.run, mqtt),
         aiomqtt.Client(mosquitto.host, mosquitto.port) as ha,
     ):
         await ha.subscribe(f"{prefix}/+/+/+/config", qos=1)

@@ -12,7 +12,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from integration.adapters.mqtt import ConnectionState
+from integration.adapters.mqtt import ConnectionState, MqttConnection
 from integration.adapters.recording import read_recording
 from integration.config import ServiceConfig
 from integration.core.readings import InboundMessage
@@ -143,11 +143,12 @@ async def publish_all(broker: Mosquitto, messages: list[tuple[str, bytes]]) -> N
 
 
 @contextlib.asynccontextmanager
-async def running(main: Callable[[], Any], connected: Callable[[], Any]) -> AsyncIterator[None]:
+async def running(main: Callable[[], Any], mqtt: MqttConnection) -> AsyncIterator[None]:
+    """`main` runs for the block, which starts once its broker connection is up."""
     task = asyncio.create_task(main(), name="under-test")
     try:
         async with asyncio.timeout(TIMEOUT_S):
-            await connected()
+            await mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
         yield
     finally:
         task.cancel()
@@ -166,9 +167,7 @@ async def test_service_announces_itself_and_turns_every_format_into_readings(
     config = config_for(mosquitto, unique_topic)
     service = Service(config, None)
     mqtt = service.mqtt
-    async with running(
-        service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-    ):
+    async with running(service.run, mqtt):
         async with aiomqtt.Client(mosquitto.host, mosquitto.port) as watcher:
             await watcher.subscribe(config.availability_topic)
             async with asyncio.timeout(TIMEOUT_S):
@@ -201,9 +200,7 @@ async def test_service_rides_out_a_broker_restart_mid_stream(
     mqtt = service.mqtt
     topic = f"{unique_topic}/plain/temp"
     stats = service.pipeline.stats
-    async with running(
-        service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-    ):
+    async with running(service.run, mqtt):
         await publish_all(mosquitto, [(topic, b"64")] * 5)
         await wait(service.wait_for(lambda: stats.messages == 5))
         mosquitto.stop()
@@ -225,9 +222,7 @@ async def test_record_then_replay_round_trips_byte_for_byte(
     sent = [(t, p) for t, p in payloads(unique_topic) if "unrelated" not in t]
     sent.append((f"{unique_topic}/plain/temp", "  19.5 °C\t\n".encode()))
     mqtt = recorder.mqtt
-    async with running(
-        recorder.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-    ):
+    async with running(recorder.run, mqtt):
         await publish_all(mosquitto, sent)
         await wait(recorder.wait_for(lambda: recorder.written == len(sent)))
     with out.open(encoding="utf-8") as lines:
@@ -263,9 +258,7 @@ async def test_bad_payloads_never_stop_the_service(
         {t for t, _ in payloads(unique_topic) if "unrelated" not in t and "+" not in t}
         | {f"{unique_topic}/bed/x/accel"}
     )
-    async with running(
-        service.run, lambda: mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
-    ):
+    async with running(service.run, mqtt):
         await publish_all(
             mosquitto, [(t, bad) for t in topics] + [(f"{unique_topic}/plain/temp", b"70")]
         )
