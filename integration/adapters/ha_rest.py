@@ -32,6 +32,7 @@ from homeassistant_api.errors import (
 
 from integration.backoff import retry_delay
 from integration.core.events import Action, ActionKind
+from integration.watchers import Watchers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class HomeAssistantActions:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self.state = HaState.UNKNOWN
+        self._watchers = Watchers()
         self.counters = HaCounters()
 
     @property
@@ -125,6 +127,10 @@ class HomeAssistantActions:
         self._pending.append(action)
         self._idle.clear()
         self._wake.set()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds; re-checked at every change of `state`."""
+        await self._watchers.wait_for(predicate)
 
     async def wait_idle(self) -> None:
         """Return once every submitted action is sent or given up on."""
@@ -201,6 +207,7 @@ class HomeAssistantActions:
         if state is self.state:
             return
         previous, self.state = self.state, state
+        self._watchers.notify()
         if state is HaState.AVAILABLE:
             if previous is not HaState.UNKNOWN:
                 _LOGGER.info("Home Assistant is reachable again")

@@ -143,12 +143,16 @@ async def publish_all(broker: Mosquitto, messages: list[tuple[str, bytes]]) -> N
 
 
 @contextlib.asynccontextmanager
-async def running(main: Callable[[], Any], mqtt: MqttConnection) -> AsyncIterator[None]:
-    """`main` runs for the block, which starts once its broker connection is up."""
+async def running(
+    main: Callable[[], Any],
+    mqtt: MqttConnection,
+    until: ConnectionState = ConnectionState.CONNECTED,
+) -> AsyncIterator[None]:
+    """`main` runs for the block, which starts once its broker connection is `until`."""
     task = asyncio.create_task(main(), name="under-test")
     try:
         async with asyncio.timeout(TIMEOUT_S):
-            await mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED)
+            await mqtt.wait_for(lambda: mqtt.state is until)
         yield
     finally:
         task.cancel()
