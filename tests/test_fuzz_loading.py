@@ -4,6 +4,7 @@ crashes the loader (YAML is loaded safely, so no tag constructs anything)."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -67,13 +68,15 @@ def mutated(draw: st.DrawFn, lines: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def refused_or_loaded(load: object) -> None:
+def refused_or_loaded(load: Callable[[], object]) -> None:
     """The loader either returns or raises ConfigError whose problems each name their file."""
+    problems = []
     try:
-        load()  # type: ignore[operator]
+        load()
     except ConfigError as err:
-        assert err.problems
-        assert all(problem.path is not None and problem.message for problem in err.problems)
+        problems = err.problems
+        assert problems
+    assert all(problem.path is not None and problem.message for problem in problems)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
