@@ -11,8 +11,9 @@ import json
 import logging
 import signal
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from paho.mqtt.client import topic_matches_sub
@@ -93,6 +94,30 @@ def home_assistant_actions(config: ServiceConfig) -> HomeAssistantActions | None
         _LOGGER.warning("Home Assistant: no token found (%s); HA actions are off", ha.token)
         return None
     return HomeAssistantActions(ha.url, token)
+
+
+def action_to_json(action: Action) -> dict[str, Any]:
+    """An action as the outbox keeps it."""
+    return {
+        "room": action.room,
+        "t": action.t,
+        "kind": str(action.kind),
+        "target": action.target,
+        "data": dict(action.data),
+        "why": dict(action.why),
+    }
+
+
+def action_from_json(payload: Mapping[str, Any]) -> Action:
+    """The action an outbox row holds."""
+    return Action(
+        room=payload["room"],
+        t=payload["t"],
+        kind=ActionKind(payload["kind"]),
+        target=payload["target"],
+        data=payload["data"],
+        why=payload["why"],
+    )
 
 
 async def publish_messages(
@@ -176,6 +201,11 @@ class Service:
         self.dashboard_url: str | None = None
         self.metrics = ServiceMetrics()
         self._rejected_seen: dict[str, int] = {}
+        # HA actions kept in the store's outbox until HA has them: id(action) → (action, row id).
+        self._outbox: dict[int, tuple[Action, int]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        if self.home_assistant is not None:
+            self.home_assistant.on_done = self._delivered
         self._watchers = Watchers()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
@@ -261,6 +291,15 @@ class Service:
                 if state is not None:
                     room.restore(state)
                     _LOGGER.info("room %s: resumed the night from the history store", room_id)
+            if self.home_assistant is not None:
+                for row, _created, _kind, payload in await self.store.pending_outbox():
+                    action = action_from_json(payload)
+                    self._outbox[id(action)] = (action, row)
+                    self.home_assistant.submit(action)
+                if self._outbox:
+                    _LOGGER.info(
+                        "Home Assistant: %d undelivered action(s) to send", len(self._outbox)
+                    )
         except StoreError as err:
             self.store_failures += 1
             _LOGGER.error("history store unavailable, running without it: %s", err)
@@ -492,7 +531,34 @@ class Service:
                     action.target,
                 )
             else:
+                await self._keep_in_outbox(action)
                 self.home_assistant.submit(action)
+
+    @property
+    def undelivered(self) -> int:
+        """HA actions kept in the outbox, not yet delivered."""
+        return len(self._outbox)
+
+    async def _keep_in_outbox(self, action: Action) -> None:
+        """Persist an HA action until delivered: HA may be away for hours, or we may restart."""
+        if self.store is None:
+            return
+        try:
+            row = await self.store.add_outbox(action.t, "ha_action", action_to_json(action))
+        except StoreError as err:
+            self.store_failures += 1
+            _LOGGER.error("history store: %s; the action is kept in memory only", err)
+            return
+        self._outbox[id(action)] = (action, row)
+
+    def _delivered(self, action: Action) -> None:
+        """The HA worker is done with an action: mark its outbox row, in the background."""
+        kept = self._outbox.pop(id(action), None)
+        if kept is None or self.store is None:
+            return
+        task = asyncio.create_task(self._stored(self.store.mark_delivered([kept[1]])))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _event_json(self, event: MovementEvent) -> str:
         zone = self.config.zone

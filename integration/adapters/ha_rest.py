@@ -95,8 +95,15 @@ class HomeAssistantActions:
         backoff_max_s: float = 60.0,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_done: Callable[[Action], None] | None = None,
     ) -> None:
+        """Queue and retry in the background; `on_done(action)` hears when one is finished.
+
+        Finished means sent, refused for good, superseded by a newer command for the same
+        entity, or dropped on overflow: then nobody needs to keep it for a retry.
+        """
         self._url = url.rstrip("/") + "/api/"
+        self.on_done = on_done
         self._token = token
         self._backoff_max_s = backoff_max_s
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
@@ -121,8 +128,9 @@ class HomeAssistantActions:
             for queued in stale:
                 self._pending.remove(queued)
                 self.counters.superseded += 1
+                self._done(queued)
         if len(self._pending) >= MAX_PENDING:
-            self._pending.popleft()
+            self._done(self._pending.popleft())
             self.counters.dropped_overflow += 1
         self._pending.append(action)
         self._idle.clear()
@@ -163,6 +171,7 @@ class HomeAssistantActions:
                 attempt = 0
                 if self._pending and self._pending[0] is action:
                     self._pending.popleft()
+                    self._done(action)
                 continue
             attempt += 1
             self.counters.retried += 1
@@ -202,6 +211,10 @@ class HomeAssistantActions:
         self.counters.sent += 1
         _LOGGER.debug("room %s: called %s.%s", action.room, domain, service)
         return True
+
+    def _done(self, action: Action) -> None:
+        if self.on_done is not None:
+            self.on_done(action)
 
     def _set_state(self, state: HaState, detail: str) -> None:
         if state is self.state:

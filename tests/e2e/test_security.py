@@ -1,20 +1,23 @@
-"""Security on the real broker: TLS with client certificates, credentials from the environment,
-and secrets that never reach a log line."""
+"""Security and faults on the real broker: TLS with client certificates, credentials from the
+environment, secrets that never reach a log line, and HA actions kept while HA is away."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
 
+from integration.adapters.broker import free_port
 from integration.adapters.ha_rest import HaState
 from integration.adapters.mqtt import ConnectionState
+from integration.adapters.store import Store
 from integration.config import ServiceConfig
 from integration.service import Service
-from tests.e2e.test_service_mqtt import running, wait
-from tests.fake_ha import FakeHomeAssistant
+from tests.e2e.test_service_mqtt import publish_all, running, wait
+from tests.fake_ha import TOKEN, FakeHomeAssistant
 from tests.mosquitto import Mosquitto
 
 HA_TOKEN = "ha-token-that-must-never-be-logged-5f3a"  # noqa: S105 - a test secret
@@ -120,3 +123,40 @@ async def test_passwords_and_tokens_never_reach_the_logs(
     assert "401" in logged or "token" in logged.lower()
     for secret in (mosquitto.password, wrong, HA_TOKEN):
         assert secret not in logged
+
+
+async def test_actions_wait_in_the_outbox_while_home_assistant_is_away_and_go_once(
+    mosquitto: Mosquitto,
+    unique_topic: str,
+    fake_ha: FakeHomeAssistant,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("TEST_HA_TOKEN", TOKEN)
+    away = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    store = tmp_path / "smart-bedroom.db"  # the e2e tests run from tmp_path
+
+    # HA away: a cold room asks for the heater; the call cannot go, it stays in the outbox.
+    service = Service(secure_config(mosquitto, unique_topic, {"port": mosquitto.port}, away), None)
+    home_assistant = service.home_assistant
+    assert home_assistant is not None
+    async with running(service.run, service.mqtt):
+        await publish_all(mosquitto, [(f"{unique_topic}/t", b"10")])
+        await wait(home_assistant.wait_for(lambda: home_assistant.state is HaState.UNAVAILABLE))
+    assert fake_ha.calls == []
+
+    # Restarted with HA back: the kept call goes out once, and the outbox is empty after it.
+    config = secure_config(mosquitto, unique_topic, {"port": mosquitto.port}, fake_ha.url)
+    service = Service(config, None)
+    home_assistant = service.home_assistant
+    assert home_assistant is not None
+    async with running(service.run, service.mqtt):
+        await wait(home_assistant.wait_for(lambda: home_assistant.state is HaState.AVAILABLE))
+        await wait(home_assistant.wait_idle())
+        await wait(service.wait_for(lambda: service.undelivered == 0))
+    assert fake_ha.calls == [("switch", "turn_on", {"entity_id": "switch.heater"})]
+    history = await Store.open(store)
+    try:
+        assert await history.pending_outbox() == []
+    finally:
+        await history.close()
