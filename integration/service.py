@@ -484,12 +484,15 @@ class Service:
             await self._act(action)
         for summary in out.summaries:
             await self._publish_summary(summary)
-        if self.store is not None and (out.events or out.actions or out.summaries):
+        if self.store is not None and (out.events or out.actions or out.summaries or out.nights):
             await self._stored(self.store.add_events(out.events))
             await self._stored(self.store.add_actions(out.actions))
             await self._stored(self.store.add_minute_readings(out.minutes))
             for summary in out.summaries:
                 await self._stored(self.store.save_summary(summary))
+            # The night's state goes with what changed it: a crash (even SIGKILL) right after
+            # loses no event from tonight's count, only up to a minute of temperature averages.
+            await self._save_nights()
 
     async def _publish_summary(self, summary: NightSummary) -> None:
         """The summary, retained for HA's sensors and dashboard, and a `summary_ready` event."""
