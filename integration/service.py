@@ -279,6 +279,12 @@ class Service:
             home_assistant="disabled" if ha is None else str(ha.state),
             last_seen=dict(self.pipeline.stats.last_seen),
             store=store,
+            flooding=dict(self.mqtt.flooding),
+            dropped={
+                "queue_full": self.mqtt.counters.dropped_overflow,
+                "flood": self.mqtt.counters.dropped_flood,
+                "oversize": self.mqtt.counters.dropped_oversize,
+            },
         )
 
     async def _open_store(self) -> None:

@@ -62,6 +62,7 @@ _EXCERPT_BYTES = 64
 # A shutdown must not hang on a dead broker: wait this long for the "offline" PUBACK.
 # A QoS 1 publish whose acknowledgement never comes (the link died) fails instead of waiting.
 _PUBLISH_TIMEOUT_S = 10.0
+_MAX_TRACKED_TOPICS = 10_000
 _OFFLINE_TIMEOUT_S = 2.0
 
 
@@ -103,6 +104,13 @@ class MqttSettings:
     availability_topic: str = "smart-bedroom/availability"
     clean_session: bool = False  # persistent session: QoS 1 messages wait for us at the broker
     max_queue: int = 10000  # inbound messages held for a slow consumer; older ones are dropped
+    # A topic sending faster than this (messages per second, with a burst of twice that) is
+    # stuck or attacked: its excess is dropped before the queue, so other rooms still get in.
+    # A 100 Hz one-sample-a-message accelerometer is the fastest honest sender.
+    max_rate_per_topic: float = 200.0
+    # Larger payloads are refused at the door (the parser's limit too), so a queue of them
+    # cannot eat the memory of a small machine.
+    max_payload_bytes: int = 256 * 1024
     backoff_max_s: float = 60.0
 
 
@@ -114,6 +122,8 @@ class MqttCounters:
     dropped_overflow: int
     reconnects: int
     publish_failures: int
+    dropped_flood: int = 0
+    dropped_oversize: int = 0
 
 
 class MqttConnection:
@@ -143,6 +153,10 @@ class MqttConnection:
         self._dropped_overflow = 0
         self._reconnects = 0
         self._publish_failures = 0
+        self._dropped_flood = 0
+        self._dropped_oversize = 0
+        self._buckets: dict[str, tuple[float, float]] = {}  # topic → (tokens, at)
+        self.flooding: dict[str, int] = {}  # topic → messages dropped for its rate
 
     @property
     def state(self) -> ConnectionState:
@@ -167,6 +181,8 @@ class MqttConnection:
             dropped_overflow=self._dropped_overflow,
             reconnects=self._reconnects,
             publish_failures=self._publish_failures,
+            dropped_flood=self._dropped_flood,
+            dropped_oversize=self._dropped_oversize,
         )
 
     def next_retry_delay(self, attempt: int, auth_failed: bool) -> float:
@@ -288,8 +304,12 @@ class MqttConnection:
 
     def _accept(self, message: aiomqtt.Message) -> None:
         """Stamp and queue one arrival; when full, drop the oldest (stale data matters least)."""
-        inbound = InboundMessage(t=self._now(), topic=message.topic.value, payload=message.payload)
+        now = self._now()
+        inbound = InboundMessage(t=now, topic=message.topic.value, payload=message.payload)
         self._messages_in += 1
+        if not self._admit(inbound):
+            self._notify()
+            return
         if self._queue.full():
             self._queue.get_nowait()
             self._dropped_overflow += 1
@@ -302,6 +322,37 @@ class MqttConnection:
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug("message on %s: %r", inbound.topic, inbound.payload[:_EXCERPT_BYTES])
         self._notify()
+
+    def _admit(self, inbound: InboundMessage) -> bool:
+        """Refuse oversize payloads and a flooding topic's excess (token bucket per topic)."""
+        payload = inbound.payload
+        if (
+            isinstance(payload, bytes | bytearray)
+            and len(payload) > self._settings.max_payload_bytes
+        ):
+            self._dropped_oversize += 1
+            return False
+        rate = self._settings.max_rate_per_topic
+        tokens, at = self._buckets.get(inbound.topic, (2 * rate, inbound.t))
+        tokens = min(2 * rate, tokens + (inbound.t - at) * rate)
+        if tokens < 1:
+            self._dropped_flood += 1
+            dropped = self.flooding.get(inbound.topic, 0)
+            if dropped == 0:
+                _LOGGER.warning(
+                    "%s sends faster than %.0f messages/s: dropping its excess, other topics "
+                    "go on (counted, not logged again)",
+                    inbound.topic,
+                    rate,
+                )
+            if dropped or len(self.flooding) < _MAX_TRACKED_TOPICS:
+                self.flooding[inbound.topic] = dropped + 1
+            self._buckets[inbound.topic] = (tokens, inbound.t)
+            return False
+        if len(self._buckets) >= _MAX_TRACKED_TOPICS and inbound.topic not in self._buckets:
+            self._buckets.clear()  # wildcard subscriptions: topics are unbounded, memory is not
+        self._buckets[inbound.topic] = (tokens - 1, inbound.t)
+        return True
 
     async def _publish_offline(self, client: aiomqtt.Client) -> None:
         try:

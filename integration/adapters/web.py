@@ -94,6 +94,10 @@ class Health:
     home_assistant: str  # "connected", "unavailable", "disabled"
     last_seen: dict[str, float] = field(default_factory=dict)  # "room/sensor" → UTC epoch s
     store: str = "ok"  # "ok", "unavailable", "error: ..."
+    # Overload, shown: topics whose excess was dropped for flooding (messages dropped), and
+    # messages dropped because the service fell behind or the payload was oversize.
+    flooding: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 def _e(value: object) -> str:

@@ -324,7 +324,9 @@ async def test_flood_beyond_max_queue_keeps_newest_and_counts_the_rest(
 ) -> None:
     topic = f"{unique_topic}/bed/left/accel"
     sent, max_queue = 500, 20
-    settings = replace(make_settings(mosquitto, unique_topic), max_queue=max_queue)
+    settings = replace(
+        make_settings(mosquitto, unique_topic), max_queue=max_queue, max_rate_per_topic=1e9
+    )
     conn = MqttConnection(settings, [(topic, 0)], FakeClock())
     async with running(conn), observer(mosquitto) as publisher:
         await wait_state(conn, ConnectionState.CONNECTED)
@@ -380,3 +382,26 @@ def test_next_retry_delay_is_capped_jittered_and_auth_waits_the_cap(
     delays = {conn.next_retry_delay(attempt, auth_failed) for _ in range(50)}
     assert all(low_s <= d <= high_s for d in delays)
     assert len(delays) == (1 if auth_failed else 50)  # jittered, except at the auth cap
+
+
+async def test_a_flooding_topic_loses_its_excess_and_others_still_get_in(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    stuck, other = f"{unique_topic}/stuck/vibration", f"{unique_topic}/bed/occupancy"
+    settings = replace(make_settings(mosquitto, unique_topic), max_rate_per_topic=10.0)
+    clock = FakeClock()  # frozen: the stuck sensor's 20-message burst allowance never refills
+    conn = MqttConnection(settings, [(f"{unique_topic}/#", 0)], clock)
+    async with running(conn), observer(mosquitto) as publisher:
+        await wait_state(conn, ConnectionState.CONNECTED)
+        for seq in range(300):
+            await publisher.publish(stuck, str(seq))
+        await publisher.publish(other, "true")
+        huge = b"{" + b" " * (settings.max_payload_bytes + 1) + b"}"
+        await publisher.publish(other, huge)
+        async with asyncio.timeout(TIMEOUT_S):
+            await conn.wait_for(lambda: conn.counters.messages_in == 302)
+        kept = [await get(conn) for _ in range(conn.queued)]
+    assert [m.topic for m in kept].count(stuck) == 20
+    assert [m.payload for m in kept if m.topic == other] == [b"true"]
+    assert (conn.counters.dropped_flood, conn.counters.dropped_oversize) == (280, 1)
+    assert conn.flooding == {stuck: 280}

@@ -189,7 +189,14 @@ async def test_api_night_by_date_alone_needs_one_room(store: Store, night: Repla
     [("connected", 200), ("connecting", 503), ("disconnected", 503)],
 )
 async def test_healthz_is_200_only_with_the_broker(store: Store, broker: str, status: int) -> None:
-    health = Health(broker, "disabled", {"bedroom/room_temperature": 1795480000.5}, "ok")
+    health = Health(
+        broker,
+        "disabled",
+        {"bedroom/room_temperature": 1795480000.5},
+        "ok",
+        flooding={"zigbee2mqtt/stuck": 280},
+        dropped={"queue_full": 0, "flood": 280, "oversize": 1},
+    )
     async with serve(store, health=health) as client:
         response = await client.get("/healthz")
         body = await response.json()
@@ -199,6 +206,8 @@ async def test_healthz_is_200_only_with_the_broker(store: Store, broker: str, st
         "home_assistant": "disabled",
         "last_seen": {"bedroom/room_temperature": 1795480000.5},
         "store": "ok",
+        "flooding": {"zigbee2mqtt/stuck": 280},
+        "dropped": {"queue_full": 0, "flood": 280, "oversize": 1},
     }
 
 
