@@ -247,12 +247,17 @@ class Service:
         settings = self.config.dashboard
         if not settings.enabled:
             return None
+        token = resolve_secret(settings.token) if settings.token is not None else None
+        if settings.token is not None and not token:
+            # Named but empty (an unset variable, an empty file): never serve health data open.
+            _LOGGER.error("dashboard not started: its token (%s) is empty", settings.token)
+            return None
         app = make_app(
             store=self.store,
             zone=self.config.zone,
             health=self.health,
             metrics=self.metrics,
-            token=resolve_secret(settings.token) if settings.token is not None else None,
+            token=token,
             room_names={room.id: room.name for room in self.config.rooms},
         )
         try:

@@ -14,7 +14,7 @@ from integration.adapters.broker import free_port
 from integration.adapters.ha_rest import HaState
 from integration.adapters.mqtt import ConnectionState
 from integration.adapters.store import Store
-from integration.config import ServiceConfig
+from integration.config import SecretRef, ServiceConfig
 from integration.service import Service
 from tests.e2e.test_service_mqtt import publish_all, running, wait
 from tests.fake_ha import TOKEN, FakeHomeAssistant
@@ -160,3 +160,16 @@ async def test_actions_wait_in_the_outbox_while_home_assistant_is_away_and_go_on
         assert await history.pending_outbox() == []
     finally:
         await history.close()
+
+
+async def test_a_dashboard_open_to_the_network_with_an_empty_token_is_not_started(
+    mosquitto: Mosquitto, unique_topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_DASHBOARD_TOKEN", "")
+    config = secure_config(mosquitto, unique_topic, {"port": mosquitto.port})
+    open_dashboard = config.dashboard.model_copy(
+        update={"host": "0.0.0.0", "token": SecretRef(env="TEST_DASHBOARD_TOKEN")}  # noqa: S104
+    )
+    service = Service(config.model_copy(update={"dashboard": open_dashboard}), None)
+    async with running(service.run, service.mqtt):
+        assert service.dashboard_url is None
