@@ -1,10 +1,10 @@
-"""Every benchmark table: python -m bench (ingest, detection, comfort; a few minutes)."""
+"""Every benchmark table: python -m bench (ingest, detection, comfort, e2e, memory, rooms)."""
 
 from __future__ import annotations
 
 import argparse
 
-from bench import comfort, detection, ingest
+from bench import comfort, detection, e2e, ingest, memory, rooms
 
 
 def main() -> None:
@@ -15,6 +15,12 @@ def main() -> None:
     detection.main([])
     print("\n== comfort: our controller vs HA generic_thermostat ==")
     comfort.main()
+    print("\n== e2e: throughput on a real broker, live detection delay ==")
+    e2e.main([])
+    print("\n== memory: a week of nights through one pipeline ==")
+    memory.main([])
+    print("\n== rooms: rooms per service instance at 50 Hz ==")
+    rooms.main([])
 
 
 if __name__ == "__main__":

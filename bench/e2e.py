@@ -44,6 +44,7 @@ from integration.adapters.mqtt import ConnectionState
 from integration.adapters.rulefiles import load_rules
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig
+from integration.core.events import MovementEvent
 from integration.core.readings import InboundMessage
 from integration.core.scoring import percentile
 from integration.core.simulation.night import Label, LabelKind, NightSpec, simulate_night
@@ -60,6 +61,7 @@ ROOM = "bedroom"
 # second and trails the clock by 20 ms of wall time (what loopback delivery may take).
 SPEED = 60.0
 TICK_LAG_WALL_S = 0.02
+CLOSE_S = 15.0  # simulated seconds after the last message for open events to close and arrive
 SPAWN = multiprocessing.get_context("spawn")  # never fork a process that runs threads
 _POLL_S = 0.001  # how often the receiver's count is shared with the publisher
 _STOP_CHECK_EVERY = 64  # messages between looks at the stop flag (a syscall)
@@ -398,7 +400,7 @@ async def detection_delays(
     async with running(service), event_listener(host, port, clock.now) as arrived:
         sent = await asyncio.to_thread(asyncio.run, publish_messages(sender, messages, clock))
         await service.wait_for(lambda: stats.messages >= sent)
-        await asyncio.sleep(3.0 * TICK_LAG_WALL_S + 2.0 / speed * 10)  # the last ticks
+        await asyncio.sleep(CLOSE_S / speed + TICK_LAG_WALL_S)
     live = live_delays(night.labels, arrived)
     replayed = replay(
         (InboundMessage(*m) for m in messages), Pipeline(config, load_rules(RULES_DIR))
@@ -420,7 +422,7 @@ async def detection_delays(
     return rows
 
 
-def _replay_delays(labels: Sequence[Label], events: Sequence[Any]) -> dict[Label, float]:
+def _replay_delays(labels: Sequence[Label], events: Sequence[MovementEvent]) -> dict[Label, float]:
     """The replayed detector's delay per label (detected_at minus label end), by overlap."""
     delays: dict[Label, float] = {}
     for label in labels:
@@ -451,7 +453,7 @@ def plan(quick: bool) -> Plan:
     """The default run (about two minutes) or the quick one (seconds)."""
     prefix = f"{BASE_TOPIC}-in/{ROOM}"
     if quick:
-        return Plan(0.25, 1.5, 0.5, night_spec(0.2, prefix, jerks=5, clonus=1, turnovers=1), 240.0)
+        return Plan(0.25, 1.0, 0.5, night_spec(0.2, prefix, jerks=5, clonus=1, turnovers=1), 240.0)
     return Plan(
         1.0,
         12.0,

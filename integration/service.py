@@ -348,7 +348,9 @@ class Service:
             elif message.topic == self._birth_topic:
                 if message.payload.strip() == b"online":
                     self._ha_born.set()
-            elif any(topic_matches_sub(f, message.topic) for f in self._our_configs):
+            elif message.topic.endswith("/config") and any(
+                topic_matches_sub(f, message.topic) for f in self._our_configs
+            ):
                 if message.payload:
                     self._retained_configs[message.topic] = message.payload
                 else:  # cleared
