@@ -133,7 +133,8 @@ def _vibration(spec: SensorSpec, node: Any, t: float) -> Reading | RejectReason:
         return _reading(spec, node, None, t)
     action = node.get("action", _MISSING)
     vibrating = node.get("vibration", _MISSING)
-    known = action if action in _VIBRATION_ACTIONS else None
+    # A list or object as "action" is garbage, not a key to look up (it is unhashable).
+    known = action if isinstance(action, str) and action in _VIBRATION_ACTIONS else None
     if known is None and vibrating is not True:
         if action is _MISSING and vibrating is _MISSING:
             return RejectReason.MISSING_FIELD

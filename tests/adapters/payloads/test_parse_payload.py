@@ -448,3 +448,11 @@ def test_field_that_leads_nowhere_is_missing(field: str) -> None:
 def test_plain_format_does_not_read_json() -> None:
     result = parse_payload(spec(fmt=P.PLAIN), b'{"temperature":19.8}', T)
     assert reason(result) is R.NOT_A_NUMBER
+
+
+@pytest.mark.parametrize("action", ["[]", "{}", '["vibration"]'], ids=["list", "object", "nested"])
+def test_a_vibration_action_that_is_not_text_is_refused(action: str) -> None:
+    # Found by the property test: a list as "action" once raised TypeError (unhashable).
+    result = parse_payload(spec(K.VIBRATION), f'{{"action": {action}}}'.encode(), T)
+    assert isinstance(result, Rejection)
+    assert result.reason is R.UNAVAILABLE
