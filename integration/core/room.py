@@ -185,12 +185,8 @@ class RoomCore:
         """A recording ended mid-night: summarise the night up to its last message."""
         if self.accumulator is None:
             return
-        summary = self.accumulator.finish(now, tuple(self.history))
-        out.minutes.extend(self.accumulator.minutes(summary.bed_time, summary.wake_time))
-        self.accumulator = None
+        self._close_night(now, now, out)
         self.night = NightTracker(self.room, self._rules.night, self._zone)
-        self.history.append(summary)
-        self._summarised(summary, now, out)
 
     def rejected(self, sensor_id: str, reason: str, t: float) -> None:
         """A message of this room's sensor that gave no reading: data quality of the night."""
@@ -283,12 +279,17 @@ class RoomCore:
             elif boundary.kind is BoundaryKind.DISCARDED:
                 self.accumulator = None  # a lie-down, not a night
             elif self.accumulator is not None and boundary.wake_time is not None:
-                summary = self.accumulator.finish(boundary.wake_time, tuple(self.history))
-                out.minutes.extend(self.accumulator.minutes(summary.bed_time, summary.wake_time))
-                self.accumulator = None
-                self.history.append(summary)
-                self._summarised(summary, boundary.t, out)
+                self._close_night(boundary.wake_time, boundary.t, out)
                 self._signal(SignalKind.NIGHT_END, boundary.t, out)
+
+    def _close_night(self, wake_time: float, now: float, out: Outputs) -> None:
+        """Finish the open night: its summary, its minutes for history, the comparison window."""
+        assert self.accumulator is not None  # noqa: S101 - callers check
+        summary = self.accumulator.finish(wake_time, tuple(self.history))
+        out.minutes.extend(self.accumulator.minutes(summary.bed_time, summary.wake_time))
+        self.accumulator = None
+        self.history.append(summary)
+        self._summarised(summary, now, out)
 
     def _summarised(self, summary: NightSummary, now: float, out: Outputs) -> None:
         """Out with the summary, and tell the person in plain words in HA."""
