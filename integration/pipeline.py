@@ -32,6 +32,8 @@ _LOGGER = logging.getLogger(__name__)
 # One WARNING per topic and reason per this many seconds of input time; the rest are counted.
 REJECT_LOG_INTERVAL_S = 300.0
 _MAX_LOG_KEYS = 10_000
+# Topics whose routes are remembered; a wildcard filter can match unboundedly many topics.
+_MAX_ROUTED_TOPICS = 10_000
 # An accelerometer streams many samples a second: five silent minutes mean it is gone.
 MOTION_STALE_S = 300.0
 
@@ -45,6 +47,14 @@ class IngestStats:
     readings: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     last_seen: dict[str, float] = field(default_factory=dict)  # "room/sensor" → t
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """A sensor a topic feeds, with the key its arrivals are filed under in `last_seen`."""
+
+    spec: SensorSpec
+    seen_key: str  # "room/sensor"
 
 
 def room_core(room: RoomConfig, rules: RuleSet, config: ServiceConfig) -> RoomCore:
@@ -87,6 +97,7 @@ class Pipeline:
                 self._wildcard.append(spec)
             else:
                 self._exact.setdefault(spec.topic, []).append(spec)
+        self._routes: dict[str, tuple[_Route, ...]] = {}
         self.rooms = {room.id: room_core(room, rules, config) for room in config.rooms}
         self._last_reject_log: dict[tuple[str, str], float] = {}
 
@@ -103,23 +114,23 @@ class Pipeline:
                 room.tick(item.now, out)
             return out
         self.stats.messages += 1
-        specs = self._exact.get(item.topic, [])
-        if self._wildcard:
-            specs = specs + [s for s in self._wildcard if topic_matches_sub(s.topic, item.topic)]
-        if not specs:
+        routes = self._routes_for(item.topic)
+        if not routes:
             self.stats.unrouted += 1
             return out
-        for spec in specs:
+        for route in routes:
+            spec = route.spec
+            room = self.rooms[spec.room]
             parsed = parse_payload(spec, item.payload, item.t)
             if isinstance(parsed, Rejection):
                 self._count_rejection(spec, parsed, item.t)
-                self.rooms[spec.room].rejected(spec.sensor_id, parsed.reason, item.t)
+                room.rejected(spec.sensor_id, parsed.reason, item.t)
                 continue
-            self.stats.last_seen[f"{spec.room}/{spec.sensor_id}"] = item.t
+            self.stats.last_seen[route.seen_key] = item.t
             for reading in parsed:
                 self.stats.readings[spec.kind] += 1
                 out.readings.append(reading)
-                self.rooms[spec.room].feed(reading, item.t, out)
+                room.feed(reading, item.t, out)
         return out
 
     def end_of_input(self, now: float) -> Outputs:
@@ -136,6 +147,19 @@ class Pipeline:
             room.replace_rules(rules, now, out)
         self.rules = rules
         return out
+
+    def _routes_for(self, topic: str) -> tuple[_Route, ...]:
+        """The sensors `topic` feeds (exact filters first), matched once per topic, not per message."""
+        routes = self._routes.get(topic)
+        if routes is None:
+            if len(self._routes) >= _MAX_ROUTED_TOPICS:
+                self._routes.clear()
+            specs = self._exact.get(topic, []) + [
+                spec for spec in self._wildcard if topic_matches_sub(spec.topic, topic)
+            ]
+            routes = tuple(_Route(spec, f"{spec.room}/{spec.sensor_id}") for spec in specs)
+            self._routes[topic] = routes
+        return routes
 
     def _count_rejection(self, spec: SensorSpec, rejection: Rejection, t: float) -> None:
         self.stats.rejected[rejection.reason] += 1

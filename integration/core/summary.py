@@ -276,6 +276,14 @@ class NightAccumulator:
         """
         xs, ys, zs = samples.x_g, samples.y_g, samples.z_g
         count = len(xs)
+        if count == 1:  # one sample a message, as many boards send: nothing to split
+            second = math.floor(samples.t)
+            if second != self._second:
+                self._flush_second()
+                self._second = second
+            self._second_sum_g += math.hypot(xs[0], ys[0], zs[0]) - 1
+            self._second_count += 1
+            return
         step = 0.0 if samples.rate_hz is None else 1.0 / samples.rate_hz
         start = 0
         while start < count:

@@ -30,6 +30,8 @@ _OFF = frozenset({"off", "false", "0", "closed", "clear", "unoccupied"})
 
 def number(value: Any) -> float | RejectReason:
     """A finite float from a JSON value or text; booleans are not numbers."""
+    if type(value) is float:  # what JSON numbers mostly are: skip the checks below
+        return value if math.isfinite(value) else RejectReason.NOT_FINITE
     if value is None:
         return RejectReason.UNAVAILABLE
     if isinstance(value, bool):

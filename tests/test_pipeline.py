@@ -1,0 +1,49 @@
+"""Routing: each topic's sensors are matched once and remembered, within a bound."""
+
+from __future__ import annotations
+
+from integration.config import ServiceConfig
+from integration.core.readings import InboundMessage
+from integration.core.rules import RuleSet
+from integration.pipeline import _MAX_ROUTED_TOPICS, Pipeline
+
+T = 1_767_225_600.0
+
+
+def pipeline() -> Pipeline:
+    config = ServiceConfig.model_validate(
+        {
+            "rooms": [
+                {
+                    "id": "bedroom",
+                    "name": "Bedroom",
+                    "sensors": [
+                        {"id": "temp", "kind": "temperature", "topic": "room/temp"},
+                        {"id": "any_temp", "kind": "temperature", "topic": "room/+"},
+                        {"id": "beds", "kind": "temperature", "topic": "beds/#"},
+                    ],
+                }
+            ]
+        }
+    )
+    return Pipeline(config, RuleSet())
+
+
+def test_wildcard_topics_beyond_the_remembered_bound_still_route() -> None:
+    routing = pipeline()
+    topics = [f"beds/{n}/temp" for n in range(_MAX_ROUTED_TOPICS + 50)]
+    for topic in [*topics, *topics[:10]]:  # past the bound, then some seen before it was reset
+        routing.handle(InboundMessage(T, topic, b"19.5"))
+    routing.handle(InboundMessage(T, "elsewhere/temp", b"19.5"))
+    assert routing.stats.readings["temperature"] == len(topics) + 10
+    assert routing.stats.unrouted == 1
+    assert routing.stats.last_seen == {"bedroom/beds": T}
+
+
+def test_an_exact_and_a_wildcard_sensor_both_take_a_topic_exact_first() -> None:
+    routing = pipeline()
+    out = routing.handle(InboundMessage(T, "room/temp", b"20.5"))
+    assert [r.sensor_id for r in out.readings] == ["temp", "any_temp"]
+    out = routing.handle(InboundMessage(T + 1, "room/temp", b"21"))  # remembered route, same
+    assert [r.sensor_id for r in out.readings] == ["temp", "any_temp"]
+    assert routing.stats.last_seen == {"bedroom/temp": T + 1, "bedroom/any_temp": T + 1}
