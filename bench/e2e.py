@@ -192,6 +192,10 @@ class FollowClock:
         while self.now() < t:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
 
+    def take_steps(self) -> list[float]:
+        """The publisher's time only moves forward."""
+        return []
+
 
 @dataclass(frozen=True, slots=True)
 class Rate:

@@ -21,13 +21,36 @@ class Clock(Protocol):
         """Return once `now() >= t`."""
         ...
 
+    def take_steps(self) -> list[float]:
+        """Steps (seconds, + forward) the clock made since the last call, beyond its ticking."""
+        ...
+
+
+# The wall clock and the monotonic clock drift apart by far less than this between two reads;
+# more is a step: NTP setting a board without a real-time clock, a person, a VM resumed.
+CLOCK_STEP_S = 2.0
+
 
 class SystemClock:
-    """The wall clock."""
+    """The wall clock, watched for steps against the monotonic clock."""
+
+    def __init__(self) -> None:
+        self._offset = time.time() - time.monotonic()
+        self._steps: list[float] = []
 
     def now(self) -> float:
         """Current wall-clock time."""
-        return time.time()
+        wall = time.time()
+        offset = wall - time.monotonic()
+        if abs(offset - self._offset) > CLOCK_STEP_S:
+            self._steps.append(offset - self._offset)
+            self._offset = offset
+        return wall
+
+    def take_steps(self) -> list[float]:
+        """The steps seen by `now()` since the last call."""
+        steps, self._steps = self._steps, []
+        return steps
 
     async def sleep_until(self, t: float) -> None:
         """Sleep on the event loop until the wall clock reaches `t`."""
@@ -54,6 +77,10 @@ class ReplayClock:
         """Jump straight to `t`: a night replays as fast as the machine allows."""
         self.advance_to(t)
 
+    def take_steps(self) -> list[float]:
+        """Replayed time only moves forward, by design: it never steps."""
+        return []
+
 
 class ScaledClock:
     """Wall time run `speed` times faster from `start`: a simulated night published live in minutes.
@@ -78,3 +105,7 @@ class ScaledClock:
         delay = (t - self.now()) / self.speed
         if delay > 0:
             await asyncio.sleep(delay)
+
+    def take_steps(self) -> list[float]:
+        """Runs off the monotonic clock: it never steps."""
+        return []

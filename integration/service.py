@@ -63,6 +63,11 @@ SUPPORT_URL = "https://github.com/smart-bedroom/smart-bedroom"
 RECENT_EVENTS = 5000
 # An open night is saved this often: a crash loses at most this much of it.
 NIGHT_SAVE_S = 60.0
+# /healthz shows the store failing this long after its last failed write: every room is saved
+# each NIGHT_SAVE_S, so a store that still cannot write fails again well within it.
+STORE_ERROR_HOLD_S = 2 * NIGHT_SAVE_S
+# /healthz shows a topic as flooding until its drop count has stood still this long.
+FLOOD_QUIET_S = 60.0
 
 
 def mqtt_settings(config: ServiceConfig) -> MqttSettings:
@@ -191,15 +196,26 @@ class Service:
         self.rules_reload_failures = 0
         self.store: Store | None = None
         self.store_failures = 0
+        self.store_error: str | None = None  # the last failed write's reason
+        self._store_failed_at: float | None = None  # service time of the last failed write
+        # Topic → (messages dropped for flooding, service time that count was last seen growing).
+        self._flood_seen: dict[str, tuple[int, float]] = {}
         self._published_status: dict[str, dict[str, WhyValue]] = {}
         self._stopping = asyncio.Event()
         self._ha_born = asyncio.Event()
         self._summaries: dict[str, tuple[str, str]] = {}  # room → last summary topic, JSON
         self.commands_refused = 0
+        self.clock_steps = 0
         self.birth_delay_s = BIRTH_DELAY_S
         self.recent_events: deque[MovementEvent] = deque(maxlen=RECENT_EVENTS)
         self.dashboard_url: str | None = None
         self.metrics = ServiceMetrics()
+        self.metrics.expose(
+            "smart_bedroom_dropped_messages",
+            "Messages dropped before parsing: a flooding topic, an oversize payload, a full queue",
+            "reason",
+            self._dropped,
+        )
         self._rejected_seen: dict[str, int] = {}
         # HA actions kept in the store's outbox until HA has them: id(action) → (action, row id).
         self._outbox: dict[int, tuple[Action, int]] = {}
@@ -271,26 +287,46 @@ class Service:
         return runner
 
     def health(self) -> Health:
-        """What /healthz says: broker and HA connectivity, store, last message per sensor."""
+        """What /healthz says: broker and HA connectivity, store, last message per sensor, overload.
+
+        The store shows its error until STORE_ERROR_HOLD_S pass without a failed write, and a
+        topic shows as flooding until its drop count stands still for FLOOD_QUIET_S (as seen by
+        successive calls); the totals stay in `store_failures` and `dropped`.
+        """
         ha = self.home_assistant
+        now = self.clock.now()
+        failed_at = self._store_failed_at
         if self.store is None:
             store = "unavailable"
-        elif self.store_failures:
-            store = f"errors: {self.store_failures}"
+        elif failed_at is not None and now - failed_at < STORE_ERROR_HOLD_S:
+            store = f"error: {self.store_error}"
         else:
             store = "ok"
+        flooding: dict[str, int] = {}
+        for topic, dropped in self.mqtt.flooding.items():
+            seen = self._flood_seen.get(topic)
+            if seen is None or seen[0] != dropped:
+                seen = self._flood_seen[topic] = (dropped, now)
+            if now - seen[1] < FLOOD_QUIET_S:
+                flooding[topic] = dropped
         return Health(
             broker=str(self.mqtt.state),
             home_assistant="disabled" if ha is None else str(ha.state),
             last_seen=dict(self.pipeline.stats.last_seen),
             store=store,
-            flooding=dict(self.mqtt.flooding),
-            dropped={
-                "queue_full": self.mqtt.counters.dropped_overflow,
-                "flood": self.mqtt.counters.dropped_flood,
-                "oversize": self.mqtt.counters.dropped_oversize,
-            },
+            store_failures=self.store_failures,
+            flooding=flooding,
+            dropped=self._dropped(),
         )
+
+    def _dropped(self) -> dict[str, int]:
+        """Messages the MQTT link dropped before parsing, by reason."""
+        counters = self.mqtt.counters
+        return {
+            "queue_full": counters.dropped_overflow,
+            "flood": counters.dropped_flood,
+            "oversize": counters.dropped_oversize,
+        }
 
     async def _open_store(self) -> None:
         """Open the history and resume nights a restart interrupted; the room never waits on it."""
@@ -328,18 +364,41 @@ class Service:
                 )
 
     async def _save_nights(self) -> None:
-        if self.store is None:
-            return
-        for room_id, room in self.pipeline.rooms.items():
-            await self._stored(self.store.save_night_state(room_id, room.snapshot()))
+        if self.store is not None:
+            await self._stored(self.store.record(night_states=self._night_states()))
+
+    def _night_states(self) -> dict[str, dict[str, Any]]:
+        return {room_id: room.snapshot() for room_id, room in self.pipeline.rooms.items()}
 
     async def _stored(self, write: Awaitable[object]) -> None:
-        """Run a history write; a failure (disk full, locked) is logged and counted, never raised."""
+        """Run a history write; a failure (disk full, locked) is logged and counted, never raised.
+
+        A new reason is an ERROR, its repeats DEBUG; once a write succeeds after
+        STORE_ERROR_HOLD_S without failures, one INFO line says the store is back. (A success
+        alone proves little: a write with no rows succeeds on a full disk too.)
+        """
+        now = self.clock.now()
         try:
             await write
         except StoreError as err:
-            self.store_failures += 1
-            _LOGGER.error("history store: %s; the room is still controlled", err)
+            self._store_failed(err, "the room is still controlled")
+            return
+        failed_at = self._store_failed_at
+        if failed_at is not None and now - failed_at >= STORE_ERROR_HOLD_S:
+            self.store_error = self._store_failed_at = None
+            _LOGGER.info(
+                "history store: writing again (%d failed write(s) since start)",
+                self.store_failures,
+            )
+
+    def _store_failed(self, err: StoreError, consequence: str) -> None:
+        """Count a failed history write; log a new reason as an ERROR, its repeats as DEBUG."""
+        self.store_failures += 1
+        self.metrics.store_failure()
+        level = logging.DEBUG if str(err) == self.store_error else logging.ERROR
+        self.store_error = str(err)
+        self._store_failed_at = self.clock.now()
+        _LOGGER.log(level, "history store: %s; %s", err, consequence)
 
     async def _ingest(self) -> None:
         async for message in self.mqtt.messages():
@@ -396,14 +455,33 @@ class Service:
         next_tick = self.clock.now()
         while True:
             next_tick += self.tick_every_s
-            await self.clock.sleep_until(next_tick)
-            self.metrics.loop_lag(self.clock.now() - next_tick)
+            # Never wait longer than a tick: the clock may have been set back a moment ago.
+            await self.clock.sleep_until(min(next_tick, self.clock.now() + self.tick_every_s))
+            now = self.clock.now()
+            steps = self.clock.take_steps()
+            if steps:
+                self._clock_stepped(sum(steps))
+                next_tick = now  # neither a burst of missed ticks nor an hour's wait for one
+            else:
+                self.metrics.loop_lag(now - next_tick)
             # A tick must not overtake messages already received: the detectors would take
             # a sensor's queued samples for silence (this matters on a sped-up clock).
             await self._watchers.wait_for(lambda: self.mqtt.queued == 0)
             await self._dispatch(self.pipeline.handle(Tick(self.clock.now() - self.tick_lag_s)))
             await self._publish_status()
             self._watchers.notify()
+
+    def _clock_stepped(self, by_s: float) -> None:
+        """Say so once per step: times around it in history and events are off by that much."""
+        self.clock_steps += 1
+        self.metrics.clock_step()
+        direction = "forward" if by_s > 0 else "back"
+        _LOGGER.warning(
+            "the wall clock was set %s by %.0f s (NTP on a board without a real-time clock, "
+            "or by hand); ticking on from the new time, the rooms stay controlled",
+            direction,
+            abs(by_s),
+        )
 
     async def _watch_rules(self, directory: Path) -> None:
         changes = awatch(directory, stop_event=self._stopping)
@@ -453,9 +531,9 @@ class Service:
             if born.done() and not born.cancelled():
                 # HA restarted: it forgets entities not re-announced; give it time to subscribe.
                 _LOGGER.info(
-                    "Home Assistant came online: announcing again in %.0f s", BIRTH_DELAY_S
+                    "Home Assistant came online: announcing again in %.0f s", self.birth_delay_s
                 )
-                await asyncio.sleep(BIRTH_DELAY_S)
+                await asyncio.sleep(self.birth_delay_s)
 
     async def _publish_discovery(self, *, everything: bool) -> None:
         """Every entity's retained config; at start only the changed ones, and clear ghosts."""
@@ -481,12 +559,28 @@ class Service:
         return out.summaries
 
     async def _dispatch(self, out: Outputs) -> None:
-        base = self.config.mqtt.base_topic
+        """Write what the core decided to history first, then publish and act on it.
+
+        History first: a crash (even SIGKILL) between the two leaves an event in tonight's count
+        and history that HA may not have seen, never one HA saw that history lost. The night's
+        state goes in the same transaction as what changed it, so history and tonight's count
+        never disagree, and a restart loses at most a minute of temperatures.
+        """
         self.recent_events.extend(out.events)
         for event in out.events:
             self.metrics.event(str(event.kind))
         for action in out.actions:
             self.metrics.action(str(action.kind))
+        if self.store is not None and (out.events or out.actions or out.summaries or out.nights):
+            write = self.store.record(
+                events=out.events,
+                actions=out.actions,
+                minutes=out.minutes,
+                summaries=out.summaries,
+                night_states=self._night_states(),
+            )
+            await self._stored(write)
+        base = self.config.mqtt.base_topic
         for event in out.events:
             await self.mqtt.publish(f"{base}/{event.room}/event", self._event_json(event), qos=1)
         for notice in out.notices:
@@ -497,15 +591,6 @@ class Service:
             await self._act(action)
         for summary in out.summaries:
             await self._publish_summary(summary)
-        if self.store is not None and (out.events or out.actions or out.summaries or out.nights):
-            await self._stored(self.store.add_events(out.events))
-            await self._stored(self.store.add_actions(out.actions))
-            await self._stored(self.store.add_minute_readings(out.minutes))
-            for summary in out.summaries:
-                await self._stored(self.store.save_summary(summary))
-            # The night's state goes with what changed it: a crash (even SIGKILL) right after
-            # loses no event from tonight's count, only up to a minute of temperature averages.
-            await self._save_nights()
 
     async def _publish_summary(self, summary: NightSummary) -> None:
         """The summary, retained for HA's sensors and dashboard, and a `summary_ready` event."""
@@ -562,8 +647,7 @@ class Service:
         try:
             row = await self.store.add_outbox(action.t, "ha_action", action_to_json(action))
         except StoreError as err:
-            self.store_failures += 1
-            _LOGGER.error("history store: %s; the action is kept in memory only", err)
+            self._store_failed(err, "the action is kept in memory only")
             return
         self._outbox[id(action)] = (action, row)
 

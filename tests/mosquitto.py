@@ -120,8 +120,9 @@ def _issue(
 class Mosquitto:
     """A private broker with a plain, a password and a TLS (client-cert) listener."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, persistent: bool = False) -> None:
         self.workdir = workdir
+        self.persistent = persistent
         self.host = HOST
         self.port = free_port()
         self.password_port = free_port()
@@ -159,7 +160,7 @@ class Mosquitto:
             f"""\
 user {pwd.getpwuid(os.getuid()).pw_name}
 per_listener_settings true
-persistence false
+{self._persistence()}
 # The default of 1000 silently drops QoS 0 messages for a slow consumer.
 max_queued_messages 100000
 set_tcp_nodelay true
@@ -183,6 +184,20 @@ keyfile {self.workdir / "server.key"}
 require_certificate true
 """
         )
+
+    def _persistence(self) -> str:
+        """Sessions and their queued messages kept on disk across a restart, or not at all."""
+        if not self.persistent:
+            return "persistence false"
+        return f"persistence true\npersistence_location {self.workdir}/"
+
+    def restart(self) -> None:
+        """Stop as a service manager does (SIGTERM: a persistent broker saves), then start."""
+        assert self._process is not None
+        self._process.terminate()
+        self._process.wait()
+        self._process = None
+        self.start()
 
     def start(self) -> None:
         """Start the broker and return once every listener accepts connections."""

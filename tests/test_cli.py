@@ -99,7 +99,7 @@ def test_nights_and_export_read_the_history_store(tmp_path: Path) -> None:
 
     async def keep() -> None:
         store = await Store.open(tmp_path / "history.db")
-        await store.save_summary(summary)
+        await store.record(summaries=[summary])
         await store.close()
 
     asyncio.run(keep())

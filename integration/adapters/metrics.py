@@ -6,8 +6,12 @@ services in one process (tests, the demo) never share or double-register a metri
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 __all__ = ["ServiceMetrics"]
 
@@ -43,6 +47,16 @@ class ServiceMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self._clock_steps = Counter(
+            "smart_bedroom_clock_steps",
+            "Times the wall clock was set forward or back",
+            registry=self.registry,
+        )
+        self._store_failures = Counter(
+            "smart_bedroom_store_failures",
+            "History writes that failed (disk full, locked)",
+            registry=self.registry,
+        )
         self._loop_lag = Histogram(
             "smart_bedroom_loop_lag_seconds",
             "How late the once-a-second ticker ran",
@@ -66,10 +80,42 @@ class ServiceMetrics:
         """Count one action of `kind`."""
         self._actions.labels(kind=kind).inc()
 
+    def clock_step(self) -> None:
+        """Count one step of the wall clock."""
+        self._clock_steps.inc()
+
+    def store_failure(self) -> None:
+        """Count one failed history write."""
+        self._store_failures.inc()
+
     def loop_lag(self, seconds: float) -> None:
         """Record how late a tick ran (negative lateness counts as on time)."""
         self._loop_lag.observe(max(0.0, seconds))
 
+    def expose(
+        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, int]]
+    ) -> None:
+        """A count kept elsewhere (the MQTT link, the store), read each time /metrics is."""
+        self.registry.register(_ReadCounter(name, documentation, label, read))
+
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type, for `/metrics`."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _ReadCounter(Collector):
+    """Counters by one label, read from their owner at scrape time rather than copied."""
+
+    def __init__(
+        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, int]]
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._label = label
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self._name, self._documentation, labels=[self._label])
+        for value, count in self._read().items():
+            family.add_metric([value], count)
+        yield family

@@ -3,7 +3,9 @@
 `MqttConnection.run()` connects, publishes a retained "online" (with a retained "offline" will),
 subscribes, and moves every message into a bounded queue as an `InboundMessage` stamped once
 with the injected clock. On any broker error it backs off and starts over, re-subscribing;
-cancelling it publishes "offline" and disconnects cleanly.
+cancelling it publishes "offline" and disconnects cleanly. A QoS 1 publish made while the link
+is down is held (the newest `MAX_HELD`; a retained topic only its latest value) and sent, in
+order, as soon as the link is back: an event or a fan command is not lost to a broker restart.
 
 Theory of operation
 -------------------
@@ -28,6 +30,7 @@ import asyncio
 import logging
 import random
 import socket
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -64,6 +67,8 @@ _EXCERPT_BYTES = 64
 _PUBLISH_TIMEOUT_S = 10.0
 _MAX_TRACKED_TOPICS = 10_000
 _OFFLINE_TIMEOUT_S = 2.0
+# QoS 1 publishes held while the link is down: a night's events and commands many times over.
+MAX_HELD = 1000
 
 
 class ConnectionState(StrEnum):
@@ -124,6 +129,7 @@ class MqttCounters:
     publish_failures: int
     dropped_flood: int = 0
     dropped_oversize: int = 0
+    dropped_held: int = 0  # QoS 1 publishes held through an outage beyond `MAX_HELD`
 
 
 class MqttConnection:
@@ -144,6 +150,8 @@ class MqttConnection:
         self._queue: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=settings.max_queue)
         self._state = ConnectionState.DISCONNECTED
         self._client: aiomqtt.Client | None = None  # set only while CONNECTED
+        self._held: deque[tuple[str, str | bytes, int, bool]] = deque()
+        self._dropped_held = 0
         self._retry_delay_s: float | None = None
         self._attempt = 0
         self._ever_connected = False
@@ -183,7 +191,13 @@ class MqttConnection:
             publish_failures=self._publish_failures,
             dropped_flood=self._dropped_flood,
             dropped_oversize=self._dropped_oversize,
+            dropped_held=self._dropped_held,
         )
+
+    @property
+    def held(self) -> int:
+        """QoS 1 publishes waiting for the link to come back."""
+        return len(self._held)
 
     def next_retry_delay(self, attempt: int, auth_failed: bool) -> float:
         """Seconds to wait after failure number `attempt` (0-based) of the current outage."""
@@ -228,19 +242,51 @@ class MqttConnection:
     async def publish(
         self, topic: str, payload: str | bytes, *, qos: int = 0, retain: bool = False
     ) -> bool:
-        """Publish if connected; False (and counted) when not connected or the link drops."""
+        """Publish now if connected; False (and counted) when not connected or the link drops.
+
+        Not sent now, a QoS 1 message is held and sent when the link is back; QoS 0 is dropped.
+        """
         client = self._client
         if client is None:
             self._publish_failures += 1
-            _LOGGER.debug("broker not connected: dropped publish to %s", topic)
+            self._hold(topic, payload, qos, retain)
+            _LOGGER.debug("broker not connected: publish to %s not sent now", topic)
             return False
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, timeout=_PUBLISH_TIMEOUT_S)
         except aiomqtt.MqttError as exc:
             self._publish_failures += 1
+            self._hold(topic, payload, qos, retain)
             _LOGGER.debug("publish to %s failed: %s", topic, exc)
             return False
         return True
+
+    def _hold(self, topic: str, payload: str | bytes, qos: int, retain: bool) -> None:
+        if qos < 1:
+            return
+        if retain:  # a retained topic's older value would only be overwritten on arrival
+            stale = [m for m in self._held if m[0] == topic and m[3]]
+            for message in stale:
+                self._held.remove(message)
+        if len(self._held) >= MAX_HELD:
+            self._held.popleft()
+            self._dropped_held += 1
+        self._held.append((topic, payload, qos, retain))
+
+    async def _send_held(self, client: aiomqtt.Client) -> None:
+        """Send what was held, oldest first; one that fails stays held for the next link."""
+        if self._held:
+            _LOGGER.info("sending %d message(s) held while the broker was away", len(self._held))
+        while self._held:
+            message = self._held.popleft()
+            topic, payload, qos, retain = message
+            try:
+                await client.publish(
+                    topic, payload, qos=qos, retain=retain, timeout=_PUBLISH_TIMEOUT_S
+                )
+            except BaseException:
+                self._held.appendleft(message)
+                raise
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
         """Return once `predicate()` holds; re-checked at every state change and arrival."""
@@ -256,6 +302,8 @@ class MqttConnection:
                 await client.publish(self._settings.availability_topic, ONLINE, qos=1, retain=True)
                 if self._subscriptions:
                     self._warn_refused(await client.subscribe(self._subscriptions))
+                # Before `_client` is set, so what is published meanwhile queues behind them.
+                await self._send_held(client)
                 self._client = client
                 self._on_connected()
                 async for message in client.messages:
@@ -334,7 +382,8 @@ class MqttConnection:
             return False
         rate = self._settings.max_rate_per_topic
         tokens, at = self._buckets.get(inbound.topic, (2 * rate, inbound.t))
-        tokens = min(2 * rate, tokens + (inbound.t - at) * rate)
+        # max(0, …): a clock set back must not drain the bucket for as long as it went back.
+        tokens = min(2 * rate, tokens + max(0.0, inbound.t - at) * rate)
         if tokens < 1:
             self._dropped_flood += 1
             dropped = self.flooding.get(inbound.topic, 0)

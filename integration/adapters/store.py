@@ -31,6 +31,7 @@ from integration.errors import StoreError
 _LOGGER = logging.getLogger(__name__)
 
 _SECONDS_PER_DAY = 86400.0
+_THREAD_JOIN_S = 5.0  # the worker stops at once; this only bounds a wedged thread
 
 # Each step takes the schema from version i to i + 1. Append only: never edit a released step.
 MIGRATIONS: tuple[str, ...] = (
@@ -136,9 +137,13 @@ class Store:
 
         A write waits up to `busy_timeout_s` for another process's lock before failing.
         """
+        connection = aiosqlite.connect(path)
         try:
-            db = await aiosqlite.connect(path)
+            db = await connection
         except sqlite3.Error as error:
+            # aiosqlite's worker thread still answers its own stop request on this event loop:
+            # wait for it, or it may call into the loop after the loop has closed.
+            await asyncio.to_thread(connection._thread.join, _THREAD_JOIN_S)
             raise StoreError(_explain(path, error)) from error
         store = cls(path, db, busy_timeout_s)
         try:
@@ -217,15 +222,6 @@ class Store:
 
     # --- restart state ---------------------------------------------------------------------
 
-    async def save_night_state(self, room: str, snapshot: Mapping[str, Any]) -> None:
-        """Persist the room's night state (tracker and accumulator snapshots) for a restart."""
-        async with self._writing() as db:
-            await db.execute(
-                "INSERT INTO night_state (room, state) VALUES (?, ?) "
-                "ON CONFLICT (room) DO UPDATE SET state = excluded.state",
-                (room, json.dumps(snapshot)),
-            )
-
     async def load_night_state(self, room: str) -> dict[str, Any] | None:
         """The last saved night state of `room`, or None."""
         rows = await self._fetch("SELECT state FROM night_state WHERE room = ?", (room,))
@@ -236,79 +232,34 @@ class Store:
 
     # --- what happened ---------------------------------------------------------------------
 
-    async def add_events(self, events: Iterable[MovementEvent]) -> None:
-        """Record movement events."""
-        rows = [
-            (
-                e.room,
-                e.kind.value,
-                e.start,
-                e.end,
-                e.peak,
-                e.confidence,
-                int(e.spasm_like),
-                json.dumps(dict(e.why)),
-            )
-            for e in events
-        ]
-        async with self._writing() as db:
-            await db.executemany(
-                "INSERT INTO events (room, kind, start, end, peak, confidence, spasm_like, why) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+    async def record(
+        self,
+        *,
+        events: Iterable[MovementEvent] = (),
+        actions: Iterable[Action] = (),
+        minutes: Iterable[MinuteRecord] = (),
+        summaries: Iterable[NightSummary] = (),
+        night_states: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """What one decision produced, in one transaction: a crash keeps all of it or none.
 
-    async def add_actions(self, actions: Iterable[Action]) -> None:
-        """Record actions taken."""
-        rows = [
-            (a.room, a.t, a.kind.value, a.target, json.dumps(dict(a.data)), json.dumps(dict(a.why)))
-            for a in actions
-        ]
+        Separate writes could keep an event whose night state (tonight's count) was not saved
+        yet: after a restart history and the summary would disagree.
+        """
         async with self._writing() as db:
-            await db.executemany(
-                "INSERT INTO actions (room, t, kind, target, data, why) VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-
-    async def add_minute_readings(self, records: Iterable[MinuteRecord]) -> None:
-        """Record per-minute readings; a minute written again replaces the earlier row."""
-        rows = [
-            (
-                r.room,
-                r.t,
-                r.temp_c,
-                r.low_c,
-                r.high_c,
-                r.activity_mg,
-                r.spasms,
-                int(r.in_bed),
-            )
-            for r in records
-        ]
-        async with self._writing() as db:
-            await db.executemany(
-                "INSERT OR REPLACE INTO readings_minute "
-                "(room, minute, temp_c, low_c, high_c, activity_mg, spasms, in_bed) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            await _insert_events(db, events)
+            await _insert_actions(db, actions)
+            await _insert_minutes(db, minutes)
+            for summary in summaries:
+                await _insert_summary(db, summary)
+            for room, snapshot in (night_states or {}).items():
+                await db.execute(
+                    "INSERT INTO night_state (room, state) VALUES (?, ?) "
+                    "ON CONFLICT (room) DO UPDATE SET state = excluded.state",
+                    (room, json.dumps(snapshot)),
+                )
 
     # --- nights and summaries --------------------------------------------------------------
-
-    async def save_summary(self, summary: NightSummary) -> None:
-        """Record a finished night and its summary; saving the same night again replaces it."""
-        async with self._writing() as db:
-            await db.execute(
-                "INSERT INTO nights (room, night_date, bed_time, wake_time) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (room, bed_time) DO UPDATE SET wake_time = excluded.wake_time, "
-                "night_date = excluded.night_date",
-                (summary.room, summary.night_date, summary.bed_time, summary.wake_time),
-            )
-            await db.execute(
-                "INSERT OR REPLACE INTO summaries (night_id, summary) "
-                "SELECT id, ? FROM nights WHERE room = ? AND bed_time = ?",
-                (json.dumps(summary.to_dict()), summary.room, summary.bed_time),
-            )
 
     async def summaries(self, room: str, limit: int) -> list[NightSummary]:
         """The latest `limit` summaries of `room`, newest first."""
@@ -428,3 +379,67 @@ def _night_row(summary: NightSummary) -> Row:
     row["rate_when_warm"] = json.dumps(asdict(summary.rate_when_warm))
     row["rate_in_band"] = json.dumps(asdict(summary.rate_in_band))
     return row
+
+
+async def _insert_events(db: aiosqlite.Connection, events: Iterable[MovementEvent]) -> None:
+    rows = [
+        (
+            e.room,
+            e.kind.value,
+            e.start,
+            e.end,
+            e.peak,
+            e.confidence,
+            int(e.spasm_like),
+            json.dumps(dict(e.why)),
+        )
+        for e in events
+    ]
+    if rows:
+        await db.executemany(
+            "INSERT INTO events (room, kind, start, end, peak, confidence, spasm_like, why) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+async def _insert_actions(db: aiosqlite.Connection, actions: Iterable[Action]) -> None:
+    rows = [
+        (a.room, a.t, a.kind.value, a.target, json.dumps(dict(a.data)), json.dumps(dict(a.why)))
+        for a in actions
+    ]
+    if rows:
+        await db.executemany(
+            "INSERT INTO actions (room, t, kind, target, data, why) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+async def _insert_minutes(db: aiosqlite.Connection, records: Iterable[MinuteRecord]) -> None:
+    """A minute written again replaces the earlier row."""
+    rows = [
+        (r.room, r.t, r.temp_c, r.low_c, r.high_c, r.activity_mg, r.spasms, int(r.in_bed))
+        for r in records
+    ]
+    if rows:
+        await db.executemany(
+            "INSERT OR REPLACE INTO readings_minute "
+            "(room, minute, temp_c, low_c, high_c, activity_mg, spasms, in_bed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+async def _insert_summary(db: aiosqlite.Connection, summary: NightSummary) -> None:
+    """Saving the same night again replaces it."""
+    await db.execute(
+        "INSERT INTO nights (room, night_date, bed_time, wake_time) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (room, bed_time) DO UPDATE SET wake_time = excluded.wake_time, "
+        "night_date = excluded.night_date",
+        (summary.room, summary.night_date, summary.bed_time, summary.wake_time),
+    )
+    await db.execute(
+        "INSERT OR REPLACE INTO summaries (night_id, summary) "
+        "SELECT id, ? FROM nights WHERE room = ? AND bed_time = ?",
+        (json.dumps(summary.to_dict()), summary.room, summary.bed_time),
+    )

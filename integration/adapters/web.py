@@ -94,8 +94,9 @@ class Health:
     home_assistant: str  # "connected", "unavailable", "disabled"
     last_seen: dict[str, float] = field(default_factory=dict)  # "room/sensor" → UTC epoch s
     store: str = "ok"  # "ok", "unavailable", "error: ..."
-    # Overload, shown: topics whose excess was dropped for flooding (messages dropped), and
-    # messages dropped because the service fell behind or the payload was oversize.
+    store_failures: int = 0  # history writes that failed since start; stays when "ok" again
+    # Overload, shown: topics flooding now (messages dropped for it since start), and messages
+    # dropped because the service fell behind, a topic flooded or the payload was oversize.
     flooding: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
 

@@ -30,6 +30,8 @@ Invariants:
 - With every sensor stale the controller is BLIND: `hold` keeps what runs, `safe_off` turns all
   off; either way heating (heater switch or climate in heat mode) stops after
   `max_heater_blind_s` blind, because a heater must never run unobserved.
+- A clock set back shifts every time held with it (runs, rests and readings keep their ages),
+  so the controller neither stalls until the clock catches up nor goes SAFE over it.
 - SAFE is sticky (like h11's ERROR): an internal inconsistency turns everything off once,
   raises a notification, and from then on the controller commands nothing at all.
 - PAUSED turns off what it runs and then commands nothing until resumed.
@@ -47,7 +49,7 @@ import math
 import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal, Self
@@ -390,6 +392,8 @@ class ComfortController:
         """Take what arrived since the last step, decide at `now`, return what to command."""
         if self.state is State.SAFE:
             return []
+        if self._last_now is not None and now < self._last_now:
+            self._clock_set_back(self._last_now - now)
         for item in inputs:
             self._take(item, now)
         fault = self._inconsistency(now)
@@ -436,6 +440,20 @@ class ComfortController:
 
     # --- inputs ---
 
+    def _clock_set_back(self, by_s: float) -> None:
+        """Shift every time held by `by_s`: runs, rests and readings keep their ages.
+
+        A wall clock stepped back (by hand, or NTP correcting a fast clock) must neither stall
+        the controller until it catches up nor make it refuse fresh readings as older.
+        """
+        _LOGGER.warning(
+            "room %s: the clock went back %.0f s; times held shift with it", self.room, by_s
+        )
+        self._latest = {k: replace(r, t=r.t - by_s) for k, r in self._latest.items()}
+        self._switched_at = {k: t - by_s for k, t in self._switched_at.items()}
+        if self._blind_since is not None:
+            self._blind_since -= by_s
+
     def _take(self, item: ComfortInput, now: float) -> None:
         if isinstance(item, Tick) or item.room != self.room:
             return
@@ -469,8 +487,6 @@ class ComfortController:
     def _inconsistency(self, now: float) -> str | None:
         if not math.isfinite(now):
             return f"time is not a number ({now})"
-        if self._last_now is not None and now < self._last_now:
-            return f"time went backwards ({now:.0f} after {self._last_now:.0f})"
         if any(not math.isfinite(r.temp_c) for r in self._latest.values()):
             return "a temperature reading is not a number"
         running = set(self._commanded.values())

@@ -170,6 +170,7 @@ class RoomCore:
             "tracker": self.night.snapshot(),
             "accumulator": accumulator,
             "spasms_tonight": self.spasms_tonight,
+            "episodes": self.detector.episodes.snapshot(),
         }
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
@@ -180,6 +181,9 @@ class RoomCore:
         if self.night.open_bed_time is not None and snapshot.get("accumulator"):
             self.accumulator = NightAccumulator.restore(snapshot["accumulator"])
             self.spasms_tonight = int(snapshot.get("spasms_tonight", 0))
+            if "episodes" in snapshot:  # absent from snapshots saved before it was kept
+                self.detector.episodes.restore(snapshot["episodes"])
+                self.restless = self.detector.episodes.in_episode
 
     def end_of_input(self, now: float, out: Outputs) -> None:
         """A recording ended mid-night: summarise the night up to its last message."""
@@ -219,7 +223,9 @@ class RoomCore:
         self._detected(self.detector.tick(now), now, out)
         self._nights(self.night.tick(now), out)
         self._check_stale(now, out)
-        if self._last_comfort_step is None or now - self._last_comfort_step >= COMFORT_STEP_S:
+        last = self._last_comfort_step
+        # A clock set back (by hand, NTP) must not stall the controller until it catches up.
+        if last is None or not 0 <= now - last < COMFORT_STEP_S:
             self._step_comfort([Tick(now)], now, out)
 
     def replace_rules(self, rules: RuleSet, now: float, out: Outputs) -> None:

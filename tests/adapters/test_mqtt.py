@@ -13,7 +13,13 @@ from dataclasses import replace
 import aiomqtt
 import pytest
 
-from integration.adapters.mqtt import TRANSITIONS, ConnectionState, MqttConnection, MqttSettings
+from integration.adapters.mqtt import (
+    MAX_HELD,
+    TRANSITIONS,
+    ConnectionState,
+    MqttConnection,
+    MqttSettings,
+)
 from integration.core.readings import InboundMessage
 from tests.mosquitto import Mosquitto
 
@@ -349,6 +355,49 @@ async def test_publish_reports_false_while_not_connected(
         await wait_state(conn, ConnectionState.CONNECTED)
         assert await conn.publish(f"{unique_topic}/x", "2")
     assert conn.counters.publish_failures == 1
+
+
+async def test_qos1_publishes_made_while_away_go_out_in_order_when_the_link_is_back(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    link = CuttableLink(mosquitto.port)
+    await link.open()
+    settings = replace(make_settings(mosquitto, unique_topic), port=link.port)
+    conn = MqttConnection(settings, [], FakeClock())
+    event, state, noise = (f"{unique_topic}/{name}" for name in ("event", "state", "noise"))
+    async with observer(mosquitto, event, state, noise) as home_assistant, running(conn):
+        await wait_state(conn, ConnectionState.CONNECTED)
+        await link.refuse()
+        await wait_state(conn, ConnectionState.BACKING_OFF)
+        assert not await conn.publish(event, "jerk 1", qos=1)
+        assert not await conn.publish(state, "17.9", qos=1, retain=True)
+        assert not await conn.publish(event, "jerk 2", qos=1)
+        assert not await conn.publish(state, "18.1", qos=1, retain=True)  # replaces 17.9
+        assert not await conn.publish(noise, "lost", qos=0)  # QoS 0: at most once, as promised
+        assert conn.held == 3
+        await link.open()
+        got = [(await next_message(home_assistant)) for _ in range(3)]
+        await wait_state(conn, ConnectionState.CONNECTED)
+        assert await conn.publish(event, "jerk 3", qos=1)  # after the held ones, never before
+        got.append(await next_message(home_assistant))
+    await link.refuse()
+    assert [(str(m.topic), m.payload) for m in got] == [
+        (event, b"jerk 1"),
+        (event, b"jerk 2"),
+        (state, b"18.1"),
+        (event, b"jerk 3"),
+    ]
+    assert conn.held == 0
+    assert conn.counters.dropped_held == 0
+
+
+async def test_held_publishes_are_bounded_keeping_the_newest(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    conn = MqttConnection(make_settings(mosquitto, unique_topic), [], FakeClock())
+    for n in range(MAX_HELD + 5):
+        await conn.publish(f"{unique_topic}/event", str(n), qos=1)
+    assert (conn.held, conn.counters.dropped_held) == (MAX_HELD, 5)
 
 
 @pytest.mark.parametrize(

@@ -86,11 +86,11 @@ async def test_locked_database_gives_a_clear_store_error(tmp_path: Path) -> None
         other.execute("BEGIN EXCLUSIVE")
         try:
             with pytest.raises(StoreError, match="locked by another process"):
-                await store.save_night_state("bedroom", {"version": 1})
+                await store.record(night_states={"bedroom": {"version": 1}})
         finally:
             other.execute("ROLLBACK")
             other.close()
-        await store.save_night_state("bedroom", {"version": 1})  # usable again afterwards
+        await store.record(night_states={"bedroom": {"version": 1}})  # usable again afterwards
     finally:
         await store.close()
 
@@ -106,7 +106,7 @@ async def test_full_disk_gives_a_clear_store_error_and_the_store_stays_usable(
         assert row is not None
         await store._db.execute(f"PRAGMA max_page_count = {row[0]}")
         with pytest.raises(StoreError, match="the disk is full"):
-            await store.save_night_state("bedroom", {"big": "x" * 100_000})
+            await store.record(night_states={"bedroom": {"big": "x" * 100_000}})
         assert await store.load_night_state("bedroom") is None
     finally:
         await store.close()
@@ -116,8 +116,8 @@ async def test_night_state_round_trips_and_is_replaced(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "history.db")
     try:
         assert await store.load_night_state("bedroom") is None
-        await store.save_night_state("bedroom", {"tracker": {"night": None}, "n": 1})
-        await store.save_night_state("bedroom", {"tracker": {"night": None}, "n": 2})
+        await store.record(night_states={"bedroom": {"tracker": {"night": None}, "n": 1}})
+        await store.record(night_states={"bedroom": {"tracker": {"night": None}, "n": 2}})
         assert await store.load_night_state("bedroom") == {"tracker": {"night": None}, "n": 2}
     finally:
         await store.close()
@@ -133,9 +133,9 @@ async def test_summaries_round_trip_newest_first_per_room(tmp_path: Path) -> Non
     try:
         nights = [summary("bedroom", BED - d * DAY, jerks=d) for d in range(9)]
         for night in nights:
-            await store.save_summary(night)
-        await store.save_summary(summary("guest", BED))
-        await store.save_summary(nights[0])  # saving again replaces, never duplicates
+            await store.record(summaries=[night])
+        await store.record(summaries=[summary("guest", BED)])
+        await store.record(summaries=[nights[0]])  # saving again replaces, never duplicates
         last = await store.last_summaries("bedroom", 7)
         assert last == nights[:7]
         assert await store.summaries("guest", 10) == [summary("guest", BED)]
@@ -153,10 +153,10 @@ async def test_summaries_round_trip_newest_first_per_room(tmp_path: Path) -> Non
 async def test_export_rows_of_each_table(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "history.db")
     try:
-        await store.save_summary(summary("bedroom", BED, jerks=2))
-        await store.add_events([jerk("bedroom", BED + 60), jerk("bedroom", BED + 120)])
-        await store.add_actions(
-            [
+        await store.record(summaries=[summary("bedroom", BED, jerks=2)])
+        await store.record(events=[jerk("bedroom", BED + 60), jerk("bedroom", BED + 120)])
+        await store.record(
+            actions=[
                 Action(
                     "bedroom",
                     BED + 30,
@@ -166,8 +166,8 @@ async def test_export_rows_of_each_table(tmp_path: Path) -> None:
                 )
             ]
         )
-        await store.add_minute_readings(
-            [
+        await store.record(
+            minutes=[
                 MinuteRecord("bedroom", BED, 19.0, 18.0, 20.0, 1.0, 0, True),
                 MinuteRecord("bedroom", BED + 60, None, None, None, None, 1, False),
                 MinuteRecord("bedroom", BED + 60, 19.5, 18.0, 20.0, 2.0, 1, True),  # replaces
@@ -213,12 +213,12 @@ async def test_prune_deletes_only_history_older_than_retention(tmp_path: Path) -
     now = BED + DAY
     try:
         old, recent = BED - 40 * DAY, BED
-        await store.save_summary(summary("bedroom", old))
-        await store.save_summary(summary("bedroom", recent))
-        await store.add_events([jerk("bedroom", old + 60), jerk("bedroom", recent + 60)])
-        await store.add_actions([Action("bedroom", old, ActionKind.NOTIFY, "notify.phone")])
-        await store.add_minute_readings(
-            [
+        await store.record(summaries=[summary("bedroom", old)])
+        await store.record(summaries=[summary("bedroom", recent)])
+        await store.record(events=[jerk("bedroom", old + 60), jerk("bedroom", recent + 60)])
+        await store.record(actions=[Action("bedroom", old, ActionKind.NOTIFY, "notify.phone")])
+        await store.record(
+            minutes=[
                 MinuteRecord("bedroom", old, 19.0, 18.0, 20.0, None, 0, True),
                 MinuteRecord("bedroom", recent, 19.0, 18.0, 20.0, None, 0, True),
             ]
@@ -248,8 +248,8 @@ async def test_concurrent_writers_each_keep_their_rows(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "history.db")
     try:
         await asyncio.gather(
-            *(store.add_events([jerk("bedroom", BED + i)]) for i in range(20)),
-            store.save_night_state("bedroom", {"n": 1}),
+            *(store.record(events=[jerk("bedroom", BED + i)]) for i in range(20)),
+            store.record(night_states={"bedroom": {"n": 1}}),
         )
         assert len(await store.export(BED, BED + 60, table="events")) == 20
     finally:

@@ -206,6 +206,7 @@ async def test_healthz_is_200_only_with_the_broker(store: Store, broker: str, st
         "home_assistant": "disabled",
         "last_seen": {"bedroom/room_temperature": 1795480000.5},
         "store": "ok",
+        "store_failures": 0,
         "flooding": {"zigbee2mqtt/stuck": 280},
         "dropped": {"queue_full": 0, "flood": 280, "oversize": 1},
     }

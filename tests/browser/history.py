@@ -93,9 +93,9 @@ def earlier(summary: NightSummary, days_back: int, room: str, room_name: str) ->
 async def fill(store: Store) -> ReplayedNight:
     """Save the replayed night, the month before it, and one night of the hostile room."""
     night = replayed_night()
-    await store.save_summary(night.summary)
-    await store.add_minute_readings(night.minutes)
-    await store.add_events(night.events)
+    await store.record(summaries=[night.summary])
+    await store.record(minutes=night.minutes)
+    await store.record(events=night.events)
     hostile = Action(
         "bedroom",
         night.summary.bed_time + 600,
@@ -104,8 +104,8 @@ async def fill(store: Store) -> ReplayedNight:
         {"message": HOSTILE_RULE},
         {"rule": HOSTILE_RULE},
     )
-    await store.add_actions([*night.actions, hostile])
+    await store.record(actions=[*night.actions, hostile])
     for days_back in range(1, EARLIER_NIGHTS + 1):
-        await store.save_summary(earlier(night.summary, days_back, "bedroom", "Bedroom"))
-    await store.save_summary(earlier(night.summary, 0, HOSTILE_ROOM, HOSTILE_NAME))
+        await store.record(summaries=[earlier(night.summary, days_back, "bedroom", "Bedroom")])
+    await store.record(summaries=[earlier(night.summary, 0, HOSTILE_ROOM, HOSTILE_NAME)])
     return night

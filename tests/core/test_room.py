@@ -210,3 +210,24 @@ def test_reloaded_rules_are_announced_and_keep_what_the_controller_commanded() -
     out = Outputs()
     core.feed(temperature(NIGHT + 10, 20.0), NIGHT + 10, out)
     assert out.actions == []  # the fan is known to be on: nothing commanded twice
+
+
+def test_a_clock_set_back_an_hour_keeps_the_room_controlled_on_ticks_alone() -> None:
+    core = room(RuleSet(), (FAN,))
+    out = Outputs()
+    core.feed(temperature(NIGHT, 20.0), NIGHT, out)
+    assert [a.data.get("payload") for a in out.actions] == ["ON"]
+    out = Outputs()
+    core.feed(temperature(NIGHT + 60, 15.0), NIGHT + 60, out)
+    assert out.actions == []  # cool now, but the fan has run only 60 of its 300 s
+    # The wall clock is stepped an hour back; only ticks follow (no sensor reports).
+    back = NIGHT + 60 - 3600
+    switched_off_at = None
+    for now in range(int(back), int(back) + 400, int(COMFORT_STEP_S)):
+        out = Outputs()
+        core.tick(now, out)
+        if out.actions:
+            assert [a.data.get("payload") for a in out.actions] == ["OFF"]
+            switched_off_at = now
+            break
+    assert switched_off_at == back + 240  # the rest of its 300 s run, on the new clock

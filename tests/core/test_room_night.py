@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 from integration.adapters.rulefiles import load_rules
@@ -64,3 +65,31 @@ def test_a_restart_mid_night_keeps_the_night_whole() -> None:
     assert resumed.temp_mean_c == whole.temp_mean_c
     # The detectors restart with the service (a short warm-up), so a movement may be missed.
     assert whole.spasm_count - 2 <= resumed.spasm_count <= whole.spasm_count
+
+
+def test_a_restart_inside_a_restless_episode_neither_forgets_nor_repeats_it() -> None:
+    spec = NightSpec(
+        seed=1, hours=0.5, jerks=8, clonus=1, plm_series=0, turnovers=1, get_ups=0, dropouts=0
+    )
+    night = simulate_night(spec)
+    messages = [InboundMessage(t, topic, body) for t, topic, body in night.messages()]
+    whole = replay(messages, pipeline())
+    (opened,) = [e for e in whole.events if e.kind == "restless_start"]
+    (closed,) = [e for e in whole.events if e.kind == "restless_end"]
+    # Restart in a quiet spell of the open episode, 2 minutes after it opened.
+    cut = next(i for i, m in enumerate(messages) if m.t >= opened.detected_at + 120)
+    assert not [e for e in whole.events if messages[cut].t - 30 <= e.end <= messages[cut].t + 30]
+
+    before = pipeline()
+    for message in messages[:cut]:
+        before.handle(message)
+    saved = json.loads(json.dumps(before.rooms["bedroom"].snapshot()))  # as the store keeps it
+    after = pipeline()
+    after.rooms["bedroom"].restore(saved)
+    assert after.rooms["bedroom"].status(messages[cut].t)["restless"] == "ON"
+    resumed = replay(messages[cut:], after)
+
+    assert [e for e in resumed.events if e.kind == "restless_start"] == []
+    (resumed_end,) = [e for e in resumed.events if e.kind == "restless_end"]
+    assert (resumed_end.start, resumed_end.end) == (closed.start, closed.end)
+    assert resumed.summaries[0].restless_episodes == whole.summaries[0].restless_episodes == 1

@@ -1,8 +1,10 @@
 """Accelerometer messages: one `{"x","y","z"}` sample or a `{"t0","rate","x":[..],..}` batch.
 
 Device clocks drift and many boards never sync NTP, so a device time is used only when the
-(last) sample it implies lies within `MAX_CLOCK_SKEW_S` of arrival; otherwise the message is
-anchored so its last sample is at arrival. Data is never dropped for a bad clock.
+(last) sample it implies lies no more than `MAX_CLOCK_SKEW_S` ahead of arrival and no more than
+`MAX_BACKLOG_S` behind it (the backlog a persistent MQTT session hands over after a network
+cut keeps its own time); otherwise the message is anchored so its last sample is at arrival.
+Data is never dropped for a bad clock.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from integration.core.readings import AccelSamples, RejectReason, SensorSpec
 from .values import number
 
 STANDARD_GRAVITY_M_S2 = 9.80665  # CGPM 1901 / ISO 80000-3 standard acceleration of gravity
-MAX_CLOCK_SKEW_S = 120.0  # beyond this the device clock is wrong, not the network slow
+MAX_CLOCK_SKEW_S = 120.0  # ahead of arrival by more: the device clock is wrong
+# Behind arrival by up to an hour: a queued backlog (broker session, sensor buffer), not a bad clock.
+MAX_BACKLOG_S = 3600.0
 MAX_BATCH_SAMPLES = 10_000  # 100 s at 100 Hz: larger is a runaway buffer, not a sensor batch
 # 5 Hz still resolves periodic limb movements (0.5-10 s, AASM/IRLSSG scoring) and 100 Hz covers
 # clonus (5-8 Hz) with margin; outside this the detectors' filters are not valid.
@@ -40,16 +44,24 @@ def accel_samples(spec: SensorSpec, node: Any, t: float) -> AccelSamples | Rejec
         return RejectReason.MISSING_FIELD
     if isinstance(x, list):
         return _batch(spec, node, x, y, z, scale, t)
-    values = []
-    for axis in (x, y, z):
-        value = number(axis)
-        if isinstance(value, RejectReason):
-            return value
-        values.append(value * scale)
-    device_t = _device_time(node.get("t", node.get("ts")))
-    start = device_t if device_t is not None and abs(device_t - t) <= MAX_CLOCK_SKEW_S else t
+    x_value, y_value, z_value = number(x), number(y), number(z)
+    if isinstance(x_value, RejectReason):
+        return x_value
+    if isinstance(y_value, RejectReason):
+        return y_value
+    if isinstance(z_value, RejectReason):
+        return z_value
+    stamp = node.get("t", node.get("ts"))
+    device_t = None if stamp is None else _device_time(stamp)
+    start = device_t if device_t is not None and _plausible(device_t, t) else t
     return AccelSamples(
-        spec.room, spec.sensor_id, start, spec.rate_hz, (values[0],), (values[1],), (values[2],)
+        spec.room,
+        spec.sensor_id,
+        start,
+        spec.rate_hz,
+        (x_value * scale,),
+        (y_value * scale,),
+        (z_value * scale,),
     )
 
 
@@ -66,10 +78,7 @@ def _batch(
         return RejectReason.BAD_BATCH
     span_s = (len(xs) - 1) / rate
     device_t = _device_time(node.get("t0"))
-    if device_t is not None and abs(device_t + span_s - t) <= MAX_CLOCK_SKEW_S:
-        start = device_t
-    else:
-        start = t - span_s
+    start = device_t if device_t is not None and _plausible(device_t + span_s, t) else t - span_s
     return AccelSamples(spec.room, spec.sensor_id, start, float(rate), xs, ys, zs)
 
 
@@ -87,6 +96,11 @@ def _series(value: Any, scale: float) -> tuple[float, ...] | None:
     except OverflowError:
         return None
     return floats if all(map(math.isfinite, floats)) else None
+
+
+def _plausible(device_t: float, arrival_t: float) -> bool:
+    """A device's stamp for its last sample is believed: a little early or a backlog late."""
+    return -MAX_CLOCK_SKEW_S <= arrival_t - device_t <= MAX_BACKLOG_S
 
 
 def _device_time(value: Any) -> float | None:

@@ -102,6 +102,11 @@ class RoomMotionDetector:
             self._burst = (first, reading.t, count + 1)
         return out
 
+    @property
+    def episodes(self) -> Episodes:
+        """The room's PLM chain and restless episode, for a snapshot across restarts."""
+        return self._episodes
+
     def tick(self, now: float) -> list[MovementEvent | Notice]:
         """Close what time alone completes: bursts, stalled movements, series, episodes."""
         out: list[MovementEvent | Notice] = list(self._close_burst(now))

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import asdict
+from typing import Any
 
 from integration.core.detectors.accel import Movement
 from integration.core.detectors.settings import DetectionSettings
@@ -60,6 +62,52 @@ class Episodes:
         self._last_spasm_end = -math.inf
         self._episode_events = 0
         self._episode_peak = 0.0  # the strongest spasm of the episode so far
+
+    def snapshot(self) -> dict[str, Any]:
+        """The open chain and episode, JSON-able, so a restart mid-night keeps both.
+
+        Without it a restart would drop held PLM candidates and forget an open episode (never
+        ending it, or opening it again).
+        """
+        return {
+            "held": [[asdict(mv), gap] for mv, gap in self._held],
+            "chain": [
+                self._chain_count,
+                self._chain_start,
+                _finite(self._chain_last_onset),
+                self._chain_last_end,
+                self._chain_peak,
+            ],
+            "recent": [list(r) for r in self._recent],
+            "episode": [
+                self._episode_start,
+                _finite(self._last_spasm_end),
+                self._episode_events,
+                self._episode_peak,
+            ],
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Take back what `snapshot()` saved."""
+        self._held.clear()
+        for fields, gap in snapshot["held"]:
+            fields["kind"] = MovementKind(fields["kind"])
+            self._held.append((Movement(**fields), gap))
+        count, start, onset, end, peak = snapshot["chain"]
+        self._chain_count, self._chain_start = count, start
+        self._chain_last_onset = -math.inf if onset is None else onset
+        self._chain_last_end, self._chain_peak = end, peak
+        self._recent.clear()
+        self._recent.extend((t, p) for t, p in snapshot["recent"])
+        episode_start, last_spasm_end, events, episode_peak = snapshot["episode"]
+        self._episode_start = episode_start
+        self._last_spasm_end = -math.inf if last_spasm_end is None else last_spasm_end
+        self._episode_events, self._episode_peak = events, episode_peak
+
+    @property
+    def in_episode(self) -> bool:
+        """A restless episode is open."""
+        return self._episode_start is not None
 
     def movement(self, mv: Movement) -> list[MovementEvent]:
         """Events a closed movement completes (possibly none yet, when it is held)."""
@@ -280,3 +328,8 @@ def _margin_confidence(peak: float, onset_ratio: float) -> float:
     if peak <= onset_ratio:
         return 0.5
     return 0.5 + 0.5 * min(1.0, math.log(peak / onset_ratio) / math.log(4.0))
+
+
+def _finite(t: float) -> float | None:
+    """JSON has no infinity: "never" is saved as null."""
+    return t if math.isfinite(t) else None

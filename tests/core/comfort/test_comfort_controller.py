@@ -359,8 +359,23 @@ def test_inputs_for_another_room_are_ignored() -> None:
     assert ctl.state is State.BLIND
 
 
+def test_a_clock_set_back_keeps_runs_rests_and_readings_at_their_ages() -> None:
+    ctl = controller(HEATER)
+    assert feed(ctl, 0.0, 17.0) == ["switch.turn_on"]
+    # The clock goes an hour back: the heater has run 0 s of its 300 s minimum, and a warm
+    # reading stamped by the new clock is taken as the newest, not refused as older.
+    back = -3600.0
+    assert feed(ctl, back, 25.0) == []
+    assert ctl.state is State.HEATING
+    assert feed(ctl, back + 240.0, 25.0) == []
+    assert feed(ctl, back + FLAT.min_on_s, 25.0) == ["switch.turn_off"]
+    # The rest before it may heat again runs from that switch, on the new clock.
+    off = back + FLAT.min_on_s
+    assert feed(ctl, off + FLAT.min_off_s - 1.0, 15.0) == []
+    assert feed(ctl, off + FLAT.min_off_s, 15.0) == ["switch.turn_on"]
+
+
 SAFE_CASES = [
-    ("time_went_backwards", [temp(100.0, 17.0)], 50.0, "time went backwards"),
     ("temperature_nan", [temp(100.0, float("nan"))], 100.0, "not a number"),
 ]
 

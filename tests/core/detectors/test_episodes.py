@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from integration.core.detectors import DetectionSettings, RoomMotionDetector, plm_hold_bound_s
+from integration.core.detectors.accel import Movement
+from integration.core.detectors.episodes import Episodes
 from integration.core.events import MovementKind
 
 from .signals import T0, Bed, kinds, run
@@ -57,3 +61,22 @@ def test_two_spasms_open_no_restless_episode() -> None:
     events, _, _ = run(Bed().jerk(60.0, 0.5).jerk(75.0, 0.5), 100.0,
                        RoomMotionDetector("bedroom", SETTINGS))  # fmt: skip
     assert kinds(events) == ["jerk", "jerk"]
+
+
+def candidate(start: float) -> Movement:
+    """A 2 s limb movement: a PLM candidate, held until its series is confirmed."""
+    return Movement("bed", MovementKind.PLM, start, start + 2.0, 4.0, 0.3, 5.0, 0.0, 0.0, 50.0)
+
+
+def test_held_candidates_and_the_chain_survive_a_restart() -> None:
+    first = Episodes("bedroom", SETTINGS)
+    assert first.movement(candidate(T0)) == []
+    assert first.movement(candidate(T0 + 20.0)) == []
+    saved = json.loads(json.dumps(first.snapshot()))  # as the history store keeps it
+    second = Episodes("bedroom", SETTINGS)
+    second.restore(saved)
+    assert second.movement(candidate(T0 + 40.0)) == []
+    confirmed = [e for e in second.movement(candidate(T0 + 60.0)) if e.kind is MovementKind.PLM]
+    assert [e.start for e in confirmed] == [T0, T0 + 20.0, T0 + 40.0, T0 + 60.0]
+    (series,) = second.tick(T0 + 60.0 + SETTINGS.plm_max_interval_s + 1.0)
+    assert (series.kind, series.start, series.why["movements"]) == (MovementKind.PLM_SERIES, T0, 4)
