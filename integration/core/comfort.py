@@ -30,8 +30,9 @@ Invariants:
 - With every sensor stale the controller is BLIND: `hold` keeps what runs, `safe_off` turns all
   off; either way heating (heater switch or climate in heat mode) stops after
   `max_heater_blind_s` blind, because a heater must never run unobserved.
-- A clock set back shifts every time held with it (runs, rests and readings keep their ages),
-  so the controller neither stalls until the clock catches up nor goes SAFE over it.
+- A clock set back (more than `LATE_INPUT_S`) shifts every time held with it (runs, rests and
+  readings keep their ages), so the controller neither stalls until the clock catches up nor
+  goes SAFE over it; input a little older than the last step is late, and time stands still.
 - SAFE is sticky (like h11's ERROR): an internal inconsistency turns everything off once,
   raises a notification, and from then on the controller commands nothing at all.
 - PAUSED turns off what it runs and then commands nothing until resumed.
@@ -61,6 +62,11 @@ from integration.core.events import Action, ActionKind, WhyValue
 from integration.core.readings import TemperatureReading, Tick
 
 _LOGGER = logging.getLogger(__name__)
+
+
+# Input up to this much older than the last step is late, not a clock set back: ticks trail
+# arrivals (by seconds, more on a sped-up clock), so the step just takes the last time.
+LATE_INPUT_S = 60.0
 
 
 class State(StrEnum):
@@ -393,7 +399,10 @@ class ComfortController:
         if self.state is State.SAFE:
             return []
         if self._last_now is not None and now < self._last_now:
-            self._clock_set_back(self._last_now - now)
+            if self._last_now - now > LATE_INPUT_S:
+                self._clock_set_back(self._last_now - now)
+            else:  # late input (ticks trail arrivals on a sped-up clock): time stands still
+                now = self._last_now
         for item in inputs:
             self._take(item, now)
         fault = self._inconsistency(now)

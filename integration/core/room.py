@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from integration.core.automations import AutomationEngine, RoomContext, Signal, SignalKind
 from integration.core.comfort import (
+    LATE_INPUT_S,
     ActuatorSpec,
     BandOverride,
     ComfortController,
@@ -225,7 +226,7 @@ class RoomCore:
         self._check_stale(now, out)
         last = self._last_comfort_step
         # A clock set back (by hand, NTP) must not stall the controller until it catches up.
-        if last is None or not 0 <= now - last < COMFORT_STEP_S:
+        if last is None or not -LATE_INPUT_S <= now - last < COMFORT_STEP_S:
             self._step_comfort([Tick(now)], now, out)
 
     def replace_rules(self, rules: RuleSet, now: float, out: Outputs) -> None:

@@ -375,6 +375,15 @@ def test_a_clock_set_back_keeps_runs_rests_and_readings_at_their_ages() -> None:
     assert feed(ctl, off + FLAT.min_off_s, 15.0) == ["switch.turn_on"]
 
 
+def test_input_a_little_late_is_late_not_a_clock_step(caplog: pytest.LogCaptureFixture) -> None:
+    ctl = controller(HEATER)
+    assert feed(ctl, 0.0, 17.0) == ["switch.turn_on"]
+    assert feed(ctl, 100.0, 17.0) == []
+    assert feed(ctl, 95.0, 25.0) == []  # a tick trailing arrivals, say: nothing shifts
+    assert feed(ctl, FLAT.min_on_s, 25.0) == ["switch.turn_off"]  # the run counted from 0
+    assert "went back" not in caplog.text
+
+
 SAFE_CASES = [
     ("temperature_nan", [temp(100.0, float("nan"))], 100.0, "not a number"),
 ]
