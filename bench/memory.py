@@ -29,7 +29,7 @@ from integration.core.simulation.night import (
     simulate_night,
 )
 from integration.pipeline import Pipeline
-from integration.replay import replay
+from integration.replay import FLUSH_HORIZON_S, replay
 
 DAY_S = 86_400.0
 TICK_S = 1.0  # the live ticker's period, kept through the day
@@ -59,7 +59,8 @@ def live_week(nights: int, hours: float) -> list[NightMemory]:
         spec = NightSpec(seed=night + 1, start=start, hours=hours, **scaled_counts(hours))
         before = pipeline.stats.messages
         result = replay((InboundMessage(*m) for m in simulate_night(spec).messages()), pipeline)
-        t = (result.last_t or start) + TICK_S
+        # The replay ticked on past its last message to flush what was held: go on from there.
+        t = (result.last_t or start) + FLUSH_HORIZON_S + TICK_S
         while t < start + DAY_S:  # the day: nobody in bed, the ticker runs on
             pipeline.handle(Tick(t))
             t += TICK_S
