@@ -21,9 +21,8 @@ import aiomqtt
 import pytest
 
 from integration.adapters.store import Store
-from integration.config import ServiceConfig
 from integration.service import FLOOD_QUIET_S, STORE_ERROR_HOLD_S, Service, mqtt_settings
-from tests.e2e.test_service_mqtt import TIMEOUT_S, running, wait
+from tests.e2e.test_service_mqtt import TIMEOUT_S, running, service_config, wait
 from tests.mosquitto import Mosquitto
 
 # Mid-night in the deep-sleep band (16.5-18.5 °C) and inside the bedtime window.
@@ -61,24 +60,6 @@ class ManualClock:
         self.t += seconds
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
-
-
-def config_with(broker: Mosquitto, prefix: str, rooms: list[dict[str, Any]]) -> ServiceConfig:
-    """The service on the private broker, every topic (discovery too) under the test's prefix."""
-    return ServiceConfig.model_validate(
-        {
-            "timezone": "Europe/London",
-            "mqtt": {
-                "host": broker.host,
-                "port": broker.port,
-                "client_id": "sb_" + prefix[-12:],
-                "base_topic": prefix + "/sb",
-            },
-            "homeassistant": {"enabled": False, "discovery_prefix": prefix + "/ha"},
-            "dashboard": {"port": 0},  # any free port
-            "rooms": rooms,
-        }
-    )
 
 
 def bedroom(prefix: str) -> dict[str, Any]:
@@ -162,7 +143,9 @@ async def pragma(store: Store, statement: str) -> int:
 async def test_a_stuck_sensor_loses_its_excess_and_the_other_room_loses_nothing(
     mosquitto: Mosquitto, unique_topic: str
 ) -> None:
-    config = config_with(mosquitto, unique_topic, [guest_room(unique_topic), bedroom(unique_topic)])
+    config = service_config(
+        mosquitto, unique_topic, guest_room(unique_topic), bedroom(unique_topic)
+    )
     settings = mqtt_settings(config)  # the defaults a real install runs with
     clock = ManualClock(MIDNIGHT)  # stands still through the flood: no bucket refills
     service = Service(config, None, clock=clock, mqtt=settings)
@@ -254,7 +237,7 @@ async def test_a_full_disk_costs_history_never_control(
     (rules / "automations.yaml").write_text(
         json.dumps({"automations": [automation]}), encoding="utf-8"
     )
-    config = config_with(mosquitto, unique_topic, [bedroom(unique_topic)])
+    config = service_config(mosquitto, unique_topic, bedroom(unique_topic))
     config = config.model_copy(
         update={"store": config.store.model_copy(update={"path": tmp_path / "history.db"})}
     )

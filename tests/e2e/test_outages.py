@@ -18,10 +18,10 @@ import pytest
 from integration.adapters.mqtt import ConnectionState
 from integration.clock import ScaledClock
 from integration.core.room import Outputs
-from integration.core.simulation.night import NightSpec, simulate_night
+from integration.core.simulation.night import simulate_night
 from integration.service import Service, mqtt_settings, publish_messages
 from tests.adapters.test_mqtt import CuttableLink
-from tests.e2e.test_live_simulation import SPEED, bedroom_config
+from tests.e2e.test_live_simulation import SPEED, bedroom_config, short_night
 from tests.e2e.test_service_mqtt import running, wait
 from tests.mosquitto import Mosquitto
 from tests.test_cli import REPO
@@ -46,20 +46,7 @@ async def test_an_outage_mid_night_loses_no_message_and_no_movement(
     persistent_broker: Mosquitto, unique_topic: str, broker_restarts: bool
 ) -> None:
     broker = persistent_broker
-    spec = NightSpec(
-        seed=5,
-        hours=0.2,
-        jerks=3,
-        clonus=1,
-        plm_series=0,
-        turnovers=1,
-        get_ups=0,
-        dropouts=0,
-        tonic=0,
-        accel_topic=f"{unique_topic}/bed/accel",
-        occupancy_topic=f"{unique_topic}/bed/occupancy",
-        climate_topic=f"{unique_topic}/climate",
-    )
+    spec = short_night(unique_topic, seed=5).model_copy(update={"jerks": 3})
     night = simulate_night(spec)
     messages = list(night.messages())
     first, last = messages[0][0], messages[-1][0]

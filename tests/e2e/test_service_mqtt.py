@@ -88,7 +88,7 @@ def config_for(broker: Mosquitto, prefix: str) -> ServiceConfig:
     return service_config(broker, prefix, {"id": "bedroom", "name": "Bedroom", "sensors": sensors})
 
 
-def service_config(broker: Mosquitto, prefix: str, room: dict[str, Any]) -> ServiceConfig:
+def service_config(broker: Mosquitto, prefix: str, *rooms: dict[str, Any]) -> ServiceConfig:
     """The service on the private broker, every topic (discovery too) under the test's prefix."""
     return ServiceConfig.model_validate(
         {
@@ -101,7 +101,7 @@ def service_config(broker: Mosquitto, prefix: str, room: dict[str, Any]) -> Serv
             },
             "homeassistant": {"enabled": False, "discovery_prefix": prefix + "/ha"},
             "dashboard": {"port": 0},  # any free port
-            "rooms": [room],
+            "rooms": list(rooms),
         }
     )
 
