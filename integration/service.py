@@ -66,7 +66,7 @@ NIGHT_SAVE_S = 60.0
 # /healthz shows the store failing this long after its last failed write: every room is saved
 # each NIGHT_SAVE_S, so a store that still cannot write fails again well within it.
 STORE_ERROR_HOLD_S = 2 * NIGHT_SAVE_S
-# /healthz shows a topic as flooding until its drop count has stood still this long.
+# /healthz shows a topic as flooding until it has gone this long without a drop.
 FLOOD_QUIET_S = 60.0
 
 
@@ -198,8 +198,6 @@ class Service:
         self.store_failures = 0
         self.store_error: str | None = None  # the last failed write's reason
         self._store_failed_at: float | None = None  # service time of the last failed write
-        # Topic → (messages dropped for flooding, service time that count was last seen growing).
-        self._flood_seen: dict[str, tuple[int, float]] = {}
         self._published_status: dict[str, dict[str, WhyValue]] = {}
         self._stopping = asyncio.Event()
         self._ha_born = asyncio.Event()
@@ -290,8 +288,8 @@ class Service:
         """What /healthz says: broker and HA connectivity, store, last message per sensor, overload.
 
         The store shows its error until STORE_ERROR_HOLD_S pass without a failed write, and a
-        topic shows as flooding until its drop count stands still for FLOOD_QUIET_S (as seen by
-        successive calls); the totals stay in `store_failures` and `dropped`.
+        topic shows as flooding until FLOOD_QUIET_S pass without a drop; the totals stay in
+        `store_failures` and `dropped`.
         """
         ha = self.home_assistant
         now = self.clock.now()
@@ -302,20 +300,13 @@ class Service:
             store = f"error: {self.store_error}"
         else:
             store = "ok"
-        flooding: dict[str, int] = {}
-        for topic, dropped in self.mqtt.flooding.items():
-            seen = self._flood_seen.get(topic)
-            if seen is None or seen[0] != dropped:
-                seen = self._flood_seen[topic] = (dropped, now)
-            if now - seen[1] < FLOOD_QUIET_S:
-                flooding[topic] = dropped
         return Health(
             broker=str(self.mqtt.state),
             home_assistant="disabled" if ha is None else str(ha.state),
             last_seen=dict(self.pipeline.stats.last_seen),
             store=store,
             store_failures=self.store_failures,
-            flooding=flooding,
+            flooding=self.mqtt.flooding_since(now - FLOOD_QUIET_S),
             dropped=self._dropped(),
         )
 

@@ -165,6 +165,7 @@ class MqttConnection:
         self._dropped_oversize = 0
         self._buckets: dict[str, tuple[float, float]] = {}  # topic → (tokens, at)
         self.flooding: dict[str, int] = {}  # topic → messages dropped for its rate
+        self._flooded_at: dict[str, float] = {}  # topic → arrival time of its latest drop
 
     @property
     def state(self) -> ConnectionState:
@@ -193,6 +194,10 @@ class MqttConnection:
             dropped_oversize=self._dropped_oversize,
             dropped_held=self._dropped_held,
         )
+
+    def flooding_since(self, t: float) -> dict[str, int]:
+        """Topics that lost a message to their rate limit after `t`, with their total drops."""
+        return {topic: n for topic, n in self.flooding.items() if self._flooded_at[topic] > t}
 
     @property
     def held(self) -> int:
@@ -396,6 +401,7 @@ class MqttConnection:
                 )
             if dropped or len(self.flooding) < _MAX_TRACKED_TOPICS:
                 self.flooding[inbound.topic] = dropped + 1
+                self._flooded_at[inbound.topic] = inbound.t
             self._buckets[inbound.topic] = (tokens, inbound.t)
             return False
         if len(self._buckets) >= _MAX_TRACKED_TOPICS and inbound.topic not in self._buckets:

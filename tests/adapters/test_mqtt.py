@@ -454,3 +454,6 @@ async def test_a_flooding_topic_loses_its_excess_and_others_still_get_in(
     assert [m.payload for m in kept if m.topic == other] == [b"true"]
     assert (conn.counters.dropped_flood, conn.counters.dropped_oversize) == (280, 1)
     assert conn.flooding == {stuck: 280}
+    # Flooding "now" is judged by the time of the latest drop; the count stays.
+    assert conn.flooding_since(T0 - 1.0) == {stuck: 280}
+    assert conn.flooding_since(T0) == {}
