@@ -92,6 +92,15 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     writer.transport.abort()
 
 
+@pytest.fixture
+async def link(mosquitto: Mosquitto) -> AsyncIterator[CuttableLink]:
+    """A relay to the broker that the test cuts; closed at the end."""
+    relay = CuttableLink(mosquitto.port)
+    await relay.open()
+    yield relay
+    await relay.refuse()
+
+
 def make_settings(broker: Mosquitto, unique_topic: str) -> MqttSettings:
     """Settings for the plain listener with a client id and availability topic of this test."""
     return MqttSettings(
@@ -175,10 +184,8 @@ async def test_publishes_online_and_offline_on_clean_shutdown(
 
 
 async def test_will_says_offline_when_the_connection_is_cut_then_link_recovers(
-    mosquitto: Mosquitto, unique_topic: str
+    mosquitto: Mosquitto, unique_topic: str, link: CuttableLink
 ) -> None:
-    link = CuttableLink(mosquitto.port)
-    await link.open()
     settings = replace(make_settings(mosquitto, unique_topic), port=link.port)
     conn = MqttConnection(settings, [], FakeClock())
     async with observer(mosquitto, settings.availability_topic) as watcher, running(conn):
@@ -189,7 +196,6 @@ async def test_will_says_offline_when_the_connection_is_cut_then_link_recovers(
         assert (await next_message(watcher)).payload == b"online"  # reconnected by itself
         await wait_state(conn, ConnectionState.CONNECTED)
         assert conn.counters.reconnects == 1
-    await link.refuse()
 
 
 async def test_receives_exact_and_wildcard_subscriptions_stamped_on_arrival(
@@ -243,11 +249,9 @@ async def test_reconnects_and_resubscribes_after_broker_restart(
 
 
 async def test_persistent_session_delivers_qos1_messages_sent_while_away(
-    mosquitto: Mosquitto, unique_topic: str
+    mosquitto: Mosquitto, unique_topic: str, link: CuttableLink
 ) -> None:
     topic = f"{unique_topic}/bed/left/motion"
-    link = CuttableLink(mosquitto.port)
-    await link.open()
     settings = replace(make_settings(mosquitto, unique_topic), port=link.port, clean_session=False)
     conn = MqttConnection(settings, [(topic, 1)], FakeClock())
     async with running(conn), observer(mosquitto) as publisher:
@@ -258,7 +262,6 @@ async def test_persistent_session_delivers_qos1_messages_sent_while_away(
             await publisher.publish(topic, payload, qos=1)
         await link.open()
         received = [(await get(conn)).payload for _ in range(3)]
-    await link.refuse()
     assert received == [b"1", b"2", b"3"]
 
 
@@ -358,10 +361,8 @@ async def test_publish_reports_false_while_not_connected(
 
 
 async def test_qos1_publishes_made_while_away_go_out_in_order_when_the_link_is_back(
-    mosquitto: Mosquitto, unique_topic: str
+    mosquitto: Mosquitto, unique_topic: str, link: CuttableLink
 ) -> None:
-    link = CuttableLink(mosquitto.port)
-    await link.open()
     settings = replace(make_settings(mosquitto, unique_topic), port=link.port)
     conn = MqttConnection(settings, [], FakeClock())
     event, state, noise = (f"{unique_topic}/{name}" for name in ("event", "state", "noise"))
@@ -380,7 +381,6 @@ async def test_qos1_publishes_made_while_away_go_out_in_order_when_the_link_is_b
         await wait_state(conn, ConnectionState.CONNECTED)
         assert await conn.publish(event, "jerk 3", qos=1)  # after the held ones, never before
         got.append(await next_message(home_assistant))
-    await link.refuse()
     assert [(str(m.topic), m.payload) for m in got] == [
         (event, b"jerk 1"),
         (event, b"jerk 2"),
