@@ -277,12 +277,7 @@ class NightAccumulator:
         xs, ys, zs = samples.x_g, samples.y_g, samples.z_g
         count = len(xs)
         if count == 1:  # one sample a message, as many boards send: nothing to split
-            second = math.floor(samples.t)
-            if second != self._second:
-                self._flush_second()
-                self._second = second
-            self._second_sum_g += math.hypot(xs[0], ys[0], zs[0]) - 1
-            self._second_count += 1
+            self._add_to_second(math.floor(samples.t), math.hypot(xs[0], ys[0], zs[0]) - 1, 1)
             return
         step = 0.0 if samples.rate_hz is None else 1.0 / samples.rate_hz
         start = 0
@@ -290,13 +285,17 @@ class NightAccumulator:
             second = math.floor(samples.t + start * step)
             stop = count if step == 0.0 else math.ceil((second + 1 - samples.t) / step)
             stop = min(count, max(start + 1, stop))
-            if second != self._second:
-                self._flush_second()
-                self._second = second
             magnitudes = map(math.hypot, xs[start:stop], ys[start:stop], zs[start:stop])
-            self._second_sum_g += sum(magnitudes) - (stop - start)
-            self._second_count += stop - start
+            self._add_to_second(second, sum(magnitudes) - (stop - start), stop - start)
             start = stop
+
+    def _add_to_second(self, second: int, excess_g: float, count: int) -> None:
+        """Add `count` samples' magnitude minus 1 g to `second`, closing the one before it."""
+        if second != self._second:
+            self._flush_second()
+            self._second = second
+        self._second_sum_g += excess_g
+        self._second_count += count
 
     def in_bed(self, t: float, in_bed: bool | None) -> None:
         """The in-bed belief at `t`; None (unknown) keeps the last known state."""

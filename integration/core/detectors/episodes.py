@@ -91,8 +91,7 @@ class Episodes:
         """Take back what `snapshot()` saved."""
         self._held.clear()
         for fields, gap in snapshot["held"]:
-            fields["kind"] = MovementKind(fields["kind"])
-            self._held.append((Movement(**fields), gap))
+            self._held.append((Movement(**fields | {"kind": MovementKind(fields["kind"])}), gap))
         count, start, onset, end, peak = snapshot["chain"]
         self._chain_count, self._chain_start = count, start
         self._chain_last_onset = -math.inf if onset is None else onset
