@@ -31,6 +31,7 @@ from integration.core.readings import InboundMessage
 from integration.core.simulation.night import (
     NightSpec,
     labels_document,
+    realistic_counts,
     scaled_counts,
     simulate_night,
 )
@@ -168,6 +169,32 @@ def run(config: Path | None, rules: Path | None, speed: float, start: float | No
 @click.option("--dropouts", type=click.IntRange(0), default=None)
 @click.option("--tonic", type=click.IntRange(0), default=None, help="tonic spasms (little motion)")
 @click.option(
+    "--realistic",
+    is_flag=True,
+    help="add a real bedroom's coughs, scratching, knocks, pets and partner (scaled to --hours)",
+)
+@click.option("--coughs", type=click.IntRange(0), default=None, help="cough trains")
+@click.option("--scratches", type=click.IntRange(0), default=None, help="scratching bouts")
+@click.option(
+    "--knocks", type=click.IntRange(0), default=None, help="knocks on the frame or sitting down"
+)
+@click.option("--pets", type=click.IntRange(0), default=None, help="visits of a cat or small dog")
+@click.option(
+    "--partner/--no-partner", default=None, help="a partner breathes on the other side all night"
+)
+@click.option("--partner-turnovers", type=click.IntRange(0), default=None)
+@click.option(
+    "--partner-sensor", is_flag=True, help="render a second accelerometer under the partner"
+)
+@click.option(
+    "--delivery-lag",
+    "delivery_lag_s",
+    type=click.FloatRange(0, 30),
+    default=0.0,
+    show_default=True,
+    help="Wi-Fi lag: accelerometer messages arrive up to this many seconds late, with stalls",
+)
+@click.option(
     "--coupling",
     type=click.FloatRange(0.05, 2.0),
     default=1.0,
@@ -187,6 +214,10 @@ def simulate(
     payload: str,
     noise_g: float,
     coupling: float,
+    realistic: bool,
+    partner: bool | None,
+    partner_sensor: bool,
+    delivery_lag_s: float,
     **counts: int | None,
 ) -> None:
     """Generate a labelled synthetic night: a recording plus its labels, or live on MQTT."""
@@ -200,9 +231,18 @@ def simulate(
         "payload": payload,
         "noise_g": noise_g,
         "coupling": coupling,
+        "partner_sensor": partner_sensor,
+        "delivery_lag_s": delivery_lag_s,
     }
     # A count not given scales with the night's length.
-    fields |= scaled_counts(hours) | {name: n for name, n in counts.items() if n is not None}
+    fields |= scaled_counts(hours)
+    if realistic:
+        fields |= realistic_counts(hours)
+    fields |= {name: n for name, n in counts.items() if n is not None}
+    if partner is not None:
+        fields["partner"] = partner
+        if not partner and counts.get("partner_turnovers") is None:
+            fields["partner_turnovers"] = 0  # --realistic --no-partner: nobody there to turn
     if publish:
         fields["start"] = start or time.time()
     elif start is not None:

@@ -92,6 +92,11 @@ class SensorConfig(_Strict):
     field: str | None = Field(None, description="dotted JSON path to the value")
     unit: str | None = None
     rate_hz: float | None = Field(None, ge=1, le=200)
+    side: Literal["person", "partner"] = Field(
+        "person",
+        description="motion sensors only: `partner` is an accelerometer under the partner's side, "
+        "used to tell their movements apart, never reported as the person's",
+    )
 
     @field_validator("topic")
     @classmethod
@@ -104,6 +109,8 @@ class SensorConfig(_Strict):
     @model_validator(mode="after")
     def _unit_fits_kind(self) -> Self:
         allowed = _UNITS[self.kind]
+        if self.side == "partner" and self.kind is not SensorKind.MOTION:
+            raise ValueError("side: partner is for motion sensors (a partner-side accelerometer)")
         if self.unit is not None and self.unit not in allowed:
             choices = ", ".join(sorted(allowed)) or "none"
             raise ValueError(

@@ -79,7 +79,10 @@ def room_core(room: RoomConfig, rules: RuleSet, config: ServiceConfig) -> RoomCo
             watches.append(SensorWatch(sensor.id, limit))
         elif sensor.kind is SensorKind.MOTION:
             watches.append(SensorWatch(sensor.id, MOTION_STALE_S))
-    return RoomCore(room.id, room.name, actuators, watches, rules, config.zone)
+    partner_sensors = frozenset(s.id for s in room.sensors if s.side == "partner")
+    return RoomCore(
+        room.id, room.name, actuators, watches, rules, config.zone, partner_sensors=partner_sensors
+    )
 
 
 class Pipeline:

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+from collections import Counter
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -15,6 +16,7 @@ from integration.adapters.rulefiles import load_rules
 from integration.adapters.store import Store
 from integration.cli import cli
 from integration.config import load_config
+from integration.core.simulation.night import realistic_counts
 from integration.pipeline import Pipeline
 from integration.replay import replay
 
@@ -130,3 +132,39 @@ def test_nights_and_export_read_the_history_store(tmp_path: Path) -> None:
     code, _, err = run("export", "--config", str(config), "--from", "23/11", "--to", "x")
     assert code == 2
     assert "is not a date like 2026-11-24" in err
+
+
+def test_simulate_realistic_adds_the_confounders_and_explicit_counts_win(tmp_path: Path) -> None:
+    night = tmp_path / "night.jsonl"
+    code, _, err = run(
+        "simulate",
+        "--out",
+        str(night),
+        "--hours",
+        "4",
+        "--rate",
+        "10",
+        "--realistic",
+        "--coughs",
+        "5",
+        "--partner-sensor",
+        "--delivery-lag",
+        "2",
+    )
+    assert code == 0, err
+    document = json.loads((tmp_path / "night.labels.json").read_text(encoding="utf-8"))
+    expected = realistic_counts(4.0) | {"coughs": 5}
+    assert {name: document["spec"][name] for name in expected} == expected
+    kinds = Counter(label["kind"] for label in document["labels"])
+    assert kinds["cough"] == 5
+    assert kinds["scratch"] == expected["scratches"]
+    assert kinds["knock"] + kinds["sit"] == expected["knocks"]
+    assert kinds["pet"] == expected["pets"]
+    assert kinds["partner"] == expected["partner_turnovers"]
+    confounders = {"cough", "scratch", "knock", "sit", "pet", "partner"}
+    assert all(
+        not label["spasm_like"] for label in document["labels"] if label["kind"] in confounders
+    )
+    with night.open(encoding="utf-8") as lines:
+        topics = Counter(message.topic for message in read_recording(lines))
+    assert topics["smart-bedroom-sim/bedroom/bed/partner_accel"] == 4 * 3600

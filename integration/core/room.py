@@ -102,10 +102,12 @@ class RoomCore:
         sensors: Sequence[SensorWatch],
         rules: RuleSet,
         zone: ZoneInfo,
+        partner_sensors: frozenset[str] = frozenset(),
     ) -> None:
         self.room = room
         self.name = name
-        self.detector = RoomMotionDetector(room, rules.detection)
+        self._partner_sensors = partner_sensors  # accelerometers under the partner's side
+        self.detector = RoomMotionDetector(room, rules.detection, partner_sensors)
         self.comfort = ComfortController(room, actuators, rules.comfort, zone)
         self.automations = AutomationEngine(rules.automations.root, zone)
         self._rules = rules
@@ -209,7 +211,8 @@ class RoomCore:
         if accumulator is not None and reading.sensor_id in self._sensors:
             accumulator.sensor_seen(reading.sensor_id, reading.t)
         if isinstance(reading, AccelSamples):
-            self._bed_sensor = self._bed_sensor or reading.sensor_id
+            if reading.sensor_id not in self._partner_sensors:
+                self._bed_sensor = self._bed_sensor or reading.sensor_id
             if accumulator is not None and reading.sensor_id == self._bed_sensor:
                 accumulator.add_motion(reading)
         self._detected(self.detector.feed(reading), now, out)
@@ -232,7 +235,7 @@ class RoomCore:
     def replace_rules(self, rules: RuleSet, now: float, out: Outputs) -> None:
         """Good new rules: swap them in, keep what was learnt where settings did not change."""
         if rules.detection != self._rules.detection:
-            self.detector = RoomMotionDetector(self.room, rules.detection)
+            self.detector = RoomMotionDetector(self.room, rules.detection, self._partner_sensors)
         if rules.night != self._rules.night:  # the open night carries over
             self.night = NightTracker.restore(
                 self.room, rules.night, self._zone, self.night.snapshot()

@@ -47,6 +47,8 @@ class NightScore:
     turnovers: int = 0
     turnovers_flagged: int = 0  # turnover labels overlapped by a false-alarm spasm-like event
     delays_s: tuple[float, ...] = ()  # detected_at - label end, for matched spasm-like pairs
+    # non-spasm labels other than turnovers (cough, knock, pet, ...) overlapped by a false alarm
+    flagged_by_kind: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def precision(self) -> float:
@@ -81,6 +83,13 @@ class NightScore:
         """Share of found spasms given the label's own kind; None when none were found."""
         return self.kind_agreed / self.true_positives if self.true_positives else None
 
+    def recall_of_kinds(self, kinds: Iterable[LabelKind]) -> float | None:
+        """Share of the labels of these kinds found; None when the nights had none."""
+        kinds = list(kinds)
+        planted = sum(self.labels_by_kind.get(kind, 0) for kind in kinds)
+        found = sum(self.found_by_kind.get(kind, 0) for kind in kinds)
+        return found / planted if planted else None
+
     def recall_of(self, kind: LabelKind) -> float | None:
         """Share of `kind` labels found; None when the nights had none."""
         planted = self.labels_by_kind.get(kind, 0)
@@ -111,6 +120,16 @@ def score_night(
     flagged = sum(
         any(_overlaps(e, label, tolerance_s) for e in false_alarms) for label in turnovers
     )
+    others = [
+        label
+        for label in scored_labels
+        if not label.spasm_like and label.kind not in ORDINARY_KINDS
+    ]
+    flagged_by_kind = Counter(
+        str(label.kind)
+        for label in others
+        if any(_overlaps(e, label, tolerance_s) for e in false_alarms)
+    )
     detected = [(spasm_events[i].detected_at, spasm_labels[j].end) for i, j in pairs]
     delays = tuple(at - end for at, end in detected if at is not None)
     return NightScore(
@@ -124,6 +143,7 @@ def score_night(
         turnovers=len(turnovers),
         turnovers_flagged=flagged,
         delays_s=delays,
+        flagged_by_kind=dict(flagged_by_kind),
     )
 
 
@@ -132,9 +152,11 @@ def combine(scores: Iterable[NightScore]) -> NightScore:
     scores = list(scores)
     labels: Counter[str] = Counter()
     found: Counter[str] = Counter()
+    flagged: Counter[str] = Counter()
     for score in scores:
         labels.update(score.labels_by_kind)
         found.update(score.found_by_kind)
+        flagged.update(score.flagged_by_kind)
     return NightScore(
         nights=sum(s.nights for s in scores),
         true_positives=sum(s.true_positives for s in scores),
@@ -146,6 +168,7 @@ def combine(scores: Iterable[NightScore]) -> NightScore:
         turnovers=sum(s.turnovers for s in scores),
         turnovers_flagged=sum(s.turnovers_flagged for s in scores),
         delays_s=tuple(d for s in scores for d in s.delays_s),
+        flagged_by_kind=dict(flagged),
     )
 
 

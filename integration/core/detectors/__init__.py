@@ -30,12 +30,18 @@ Invariants: per-room state is bounded by the number of sensors; no clock is read
 
 from __future__ import annotations
 
+import math
+from collections import deque
+from dataclasses import replace
+
 from integration.core.detectors.accel import Absence, AccelChannel, Movement
 from integration.core.detectors.episodes import Episodes, plm_hold_bound_s
 from integration.core.detectors.settings import (
+    LATE_DELIVERY_S,
     MAX_EMISSION_DELAY_S,
     DetectionSettings,
     emission_delay_bound_s,
+    stopped_sensor_delay_s,
 )
 from integration.core.events import MovementEvent, MovementKind, Notice
 from integration.core.readings import (
@@ -45,34 +51,54 @@ from integration.core.readings import (
     VibrationReading,
 )
 
+# Movements of the partner's sensor remembered, and of ours held, while the other side catches up.
+PARTNER_MEMORY = 64
+# A movement is the partner's when their sensor felt it no later than this after ours (a wave
+# through a mattress takes milliseconds; onsets are judged on noisy envelopes) ...
+PARTNER_LEAD_S = 0.25
+# ... and at least as strongly (the other side receives it attenuated through the mattress).
+PARTNER_STRONGER = 1.0
+PARTNER_OVERLAP_S = 0.5
+
 __all__ = [
     "MAX_EMISSION_DELAY_S",
     "DetectionSettings",
     "RoomMotionDetector",
     "emission_delay_bound_s",
     "plm_hold_bound_s",
+    "stopped_sensor_delay_s",
 ]
 
 
 class RoomMotionDetector:
     """Detects movement in one room's bed from its motion, vibration and occupancy readings."""
 
-    def __init__(self, room: str, settings: DetectionSettings) -> None:
+    def __init__(
+        self, room: str, settings: DetectionSettings, partner_sensors: frozenset[str] = frozenset()
+    ) -> None:
         self.room = room
         self.settings = settings
+        self.partner_sensors = partner_sensors
+        self._partner_moves: deque[Movement] = deque(maxlen=PARTNER_MEMORY)
+        self._awaiting: deque[Movement] = deque(maxlen=PARTNER_MEMORY)
         self._occupied: bool | None = None  # the occupancy sensor's last word
         self._left_at: float | None = None
         self._burst: tuple[float, float, int] | None = None  # first, last, reports
         self._channels: dict[str, AccelChannel] = {}
         self._episodes = Episodes(room, settings)
         self._last_movement: tuple[str, float] | None = None  # sensor, end
+        self._episodes_now = -math.inf
 
     @property
     def in_bed(self) -> bool | None:
         """Best current belief: occupancy if the room has it, else accelerometer micro-motion."""
         if self._occupied is not None:
             return self._occupied
-        beliefs = [c.present for c in self._channels.values() if c.present is not None]
+        beliefs = [
+            c.present
+            for c in self._channels.values()
+            if c.present is not None and c.sensor_id not in self.partner_sensors
+        ]
         return any(beliefs) if beliefs else None
 
     def feed(self, reading: Reading) -> list[MovementEvent | Notice]:
@@ -83,6 +109,8 @@ class RoomMotionDetector:
                 channel = AccelChannel(self.room, reading.sensor_id, self.settings)
                 self._channels[reading.sensor_id] = channel
             found = channel.feed(reading.t, reading.rate_hz, reading.x_g, reading.y_g, reading.z_g)
+            if reading.sensor_id in self.partner_sensors:
+                return self._partner_side(found)
             return self._route(found) if found else []
         out: list[MovementEvent | Notice] = []
         if isinstance(reading, OccupancyReading):
@@ -112,10 +140,31 @@ class RoomMotionDetector:
         out: list[MovementEvent | Notice] = list(self._close_burst(now))
         for channel in self._channels.values():
             found = channel.tick(now)
-            if found:
+            if channel.sensor_id in self.partner_sensors:
+                out += self._partner_side(found)
+            elif found:
                 out += self._route(found)
-        out += self._episodes.tick(now)
+        out += self._episodes.tick(self._sample_now(now))
         return out
+
+    def _sample_now(self, now: float) -> float:
+        """How far the room's samples have got: the clock that ends series and episodes.
+
+        Batches arrive late and unevenly; judging by the arrival clock would end a PLM series or
+        a restless episode while its next movement is still on its way. A sensor that stopped
+        sending no longer holds the others back. Never goes backwards.
+        """
+        reached = [
+            c.last_t for c in self._channels.values() if not c.stopped and c.last_t is not None
+        ]
+        if reached:
+            sample_now = min(reached)
+        elif self._channels:
+            sample_now = now - LATE_DELIVERY_S
+        else:
+            sample_now = now
+        self._episodes_now = max(self._episodes_now, sample_now)
+        return self._episodes_now
 
     def _route(self, found: list[Movement | Absence | Notice]) -> list[MovementEvent | Notice]:
         out: list[MovementEvent | Notice] = []
@@ -125,10 +174,63 @@ class RoomMotionDetector:
             elif isinstance(item, Absence):
                 if self._occupied is None:  # an occupancy sensor already reports getting up
                     out.append(self._absence_event(item))
-            elif self.in_bed is not False and not self._duplicate(item):
-                self._last_movement = (item.sensor_id, item.end)
-                out += self._episodes.movement(item)
+            elif self.partner_sensors:
+                self._awaiting.append(item)
+            else:
+                out += self._report(item)
+        if self._awaiting:
+            out += self._release()
         return out
+
+    def _report(self, mv: Movement) -> list[MovementEvent]:
+        if self.in_bed is False or self._duplicate(mv):
+            return []
+        self._last_movement = (mv.sensor_id, mv.end)
+        return self._episodes.movement(mv)
+
+    def _partner_side(
+        self, found: list[Movement | Absence | Notice]
+    ) -> list[MovementEvent | Notice]:
+        """The partner's sensor is evidence only: its movements say what was the partner's."""
+        out: list[MovementEvent | Notice] = [item for item in found if isinstance(item, Notice)]
+        self._partner_moves.extend(item for item in found if isinstance(item, Movement))
+        if self._awaiting:
+            out += self._release()
+        return out
+
+    def _release(self) -> list[MovementEvent | Notice]:
+        """Report held movements once every partner sensor has judged the same stretch of time."""
+        out: list[MovementEvent | Notice] = []
+        partners = [c for c in self._channels.values() if c.sensor_id in self.partner_sensors]
+        while self._awaiting:
+            mv = self._awaiting[0]
+            if not all(c.stopped or c.covered(mv.end) for c in partners):
+                break
+            self._awaiting.popleft()
+            out += self._report(self._attribute(mv))
+        return out
+
+    def _attribute(self, mv: Movement) -> Movement:
+        """The partner's, when their side felt it first (or together) and more strongly."""
+        for other in self._partner_moves:
+            overlaps = other.start < mv.end + PARTNER_OVERLAP_S and mv.start < other.end
+            if (
+                overlaps
+                and other.start <= mv.start + PARTNER_LEAD_S
+                and other.peak_g >= mv.peak_g * PARTNER_STRONGER
+            ):
+                return replace(
+                    mv,
+                    kind=MovementKind.MOVEMENT,
+                    cause="partner",
+                    evidence=(
+                        ("partner_sensor_peak_g", round(other.peak_g, 4)),
+                        ("our_sensor_peak_g", round(mv.peak_g, 4)),
+                        ("partner_felt_first_by_s", round(mv.start - other.start, 3)),
+                        ("partner_sensor", 1.0),
+                    ),
+                )
+        return mv
 
     def _duplicate(self, mv: Movement) -> bool:
         """Another accelerometer already reported this movement."""

@@ -53,9 +53,29 @@ from dataclasses import dataclass
 from itertools import accumulate
 from operator import mul
 
+from integration.core.detectors.bouts import (
+    BOUT_GAP_S,
+    CLONUS_SLOW_BEAT_HZ,
+    KNOCK_MAX_S,
+    KNOCK_MAX_TAIL,
+    KNOCK_MIN_HZ,
+    KNOCK_MIN_RATE_HZ,
+    KNOCK_MIN_TONE,
+    LOAD_TILT_DEG,
+    SCRATCH_HZ,
+    SCRATCH_MIN_S,
+    SCRATCH_MIN_SLOW_SHARE,
+    TRAIN_INTERVAL_S,
+    Burst,
+    is_knock,
+    is_scratch,
+    is_train,
+    jolt_onsets,
+    tone,
+)
 from integration.core.detectors.settings import (
-    ARRIVAL_ALLOWANCE_S,
     ENVELOPE_CAP,
+    LATE_DELIVERY_S,
     DetectionSettings,
 )
 from integration.core.events import MovementKind, Notice
@@ -72,6 +92,12 @@ BASELINE_EVERY_S = 10
 MICRO_WINDOW_S = 16
 # The in-bed micro-motion reference follows slow changes over about this many seconds.
 MICRO_REFERENCE_TAU_S = 300.0
+# A batch whose samples were all processed already, this recent, was delivered twice or late
+# out of order (MQTT QoS 1 redelivers after a reconnect); further back, the device clock stepped.
+REDELIVERY_WINDOW_S = 600.0
+# Another sensor's judgment of a stretch of time is awaited at most this long past its end
+# (a movement on that side that goes on longer is still compared, from what it shows by then).
+COVER_WAIT_S = 15.0
 # Amplitude fraction of the peak that ends the rise (0.5 amplitude = 0.25 power).
 RISE_POWER_FRACTION = 0.25
 
@@ -94,6 +120,11 @@ class Movement:
     rhythm: float  # autocorrelation at the beat period; 0 when not measured
     beat_hz: float
     rate_hz: float
+    # What else moved the bed, when not the sleeper's own movement (see `bouts.py`):
+    # cough, pet, knock, scratch or partner; "" for a movement of the sleeper.
+    cause: str = ""
+    peak_g: float = 0.0  # envelope peak in g RMS: comparable between sensors
+    evidence: tuple[tuple[str, float], ...] = ()  # the measures that named the cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +181,13 @@ class AccelChannel:
         self._back_since: float | None = None
         self._low_rate_noticed = False
         self._out: list[Movement | Absence | Notice] = []
+        self._bout: list[Burst] = []  # bursts less than BOUT_GAP_S apart, judged together
+        self._bout_until = -math.inf
+        self._bout_gravity = (0.0, 0.0, 0.0)
+        self._heard = False  # a batch arrived since the last tick
+        self.heard_at: float | None = None  # the tick that last saw one arrive
+        self.stopped = True  # nothing arrived for longer than a late batch takes
+        self.redelivered_batches = 0
 
     # -- hot path -------------------------------------------------------------------------
 
@@ -165,7 +203,16 @@ class AccelChannel:
         n = min(len(xs), len(ys), len(zs))
         if n == 0:
             return []
+        self._heard = True
         last_t = self.last_t
+        if rate_hz and last_t is not None and t0 <= last_t and last_t - t0 <= REDELIVERY_WINDOW_S:
+            # Delivered twice (QoS 1 after a reconnect) or overtaken: skip what was processed.
+            skip = math.floor((last_t - t0) * rate_hz + 0.5) + 1
+            if skip >= n:
+                self.redelivered_batches += 1
+                return []
+            t0 += skip / rate_hz
+            xs, ys, zs, n = xs[skip:], ys[skip:], zs[skip:], n - skip
         if last_t is None or t0 - last_t > self.s.gap_reset_s or t0 < last_t - self.s.gap_reset_s:
             self._restart(t0, xs[0], ys[0], zs[0])
             last_t = t0
@@ -231,6 +278,8 @@ class AccelChannel:
         self._mode = mode
         self._first_strong, self._last_strong = first_strong, last_strong
         self.last_t = t
+        if self._bout and mode == _QUIET and t >= self._bout_until:
+            self._finish_bout((gx, gy, gz))
         out, self._out = self._out, []
         return out
 
@@ -249,6 +298,8 @@ class AccelChannel:
     # -- movement lifecycle ---------------------------------------------------------------
 
     def _open(self, t: float, start: float, gx: float, gy: float, gz: float) -> None:
+        if self._bout and start > self._bout_until:
+            self._finish_bout((gx, gy, gz))
         self._open_t = t
         self._seg_last_t = t
         self._below_since = -1.0
@@ -290,6 +341,7 @@ class AccelChannel:
         return False
 
     def _close(self, end: float, post_gravity: tuple[float, float, float]) -> None:
+        """End the open burst; it joins the bout, which is judged once `BOUT_GAP_S` stays quiet."""
         self._mode = _QUIET
         self._sec_moved = True
         s = self.s
@@ -300,6 +352,9 @@ class AccelChannel:
         seg = self._seg
         self._seg = []
         if duration < s.min_movement_s or not seg or self.baseline <= 0.0:
+            if not self._bout:
+                return
+            self._bout_until = max(self._bout_until, end + BOUT_GAP_S)
             return
         span = self._seg_last_t - self._open_t
         seg_rate = (len(seg) - 1) / span if span > 0 else self.rate_hz
@@ -309,23 +364,102 @@ class AccelChannel:
             (i for i, v in enumerate(seg) if v[3] >= RISE_POWER_FRACTION * peak_sq), 0
         )
         rise_s = max(0.0, self._open_t - start + (rise_index / rate if rate else 0.0))
-        angle = _angle_deg(self._pre_gravity, post_gravity)
-        rhythm, beat_hz = 0.0, 0.0
+        rhythm = regularity = beat_hz = slow_rhythm = slow_hz = 0.0
         if rate >= s.clonus_min_rate_hz:
-            rhythm, beat_hz = _rhythm(seg, rate, s.clonus_min_hz, s.clonus_max_hz)
-        if (
-            rhythm >= s.clonus_min_autocorr
-            and duration * beat_hz >= s.clonus_min_beats - 1  # n beats span n-1 periods
-        ):
-            kind = MovementKind.CLONUS
+            rhythm, beat_hz, regularity = _rhythm(seg, rate, s.clonus_min_hz, s.clonus_max_hz)
+        if duration >= SCRATCH_MIN_S and rate > 2.0 * SCRATCH_HZ[1]:
+            slow_rhythm, slow_hz = _stroke_rhythm(seg, rate)
+        tone_share, tone_hz, tail = 0.0, 0.0, 1.0
+        if rise_s <= s.jerk_max_rise_s and duration <= KNOCK_MAX_S and rate >= KNOCK_MIN_RATE_HZ:
+            tone_share, tone_hz, tail = tone(
+                seg[: max(4, round((end - self._open_t) * rate))], rate
+            )
+        jolts = jolt_onsets(seg, peak_sq, self._open_t, rate) if rate else []
+        burst = Burst(
+            start=start,
+            end=end,
+            peak_sq=peak_sq,
+            rise_s=rise_s,
+            rhythm=rhythm,
+            regularity=regularity,
+            beat_hz=beat_hz,
+            slow_rhythm=slow_rhythm,
+            slow_hz=slow_hz,
+            tone=tone_share,
+            tone_hz=tone_hz,
+            tail=tail,
+            jolts=tuple(jolts) or (start,),
+            rate_hz=rate,
+            pre_gravity=self._pre_gravity,
+        )
+        if not self._bout:
+            self._bout_gravity = self._pre_gravity
+        self._bout.append(burst)
+        self._bout_until = end + BOUT_GAP_S
+        del post_gravity  # the bout's orientation is read once it has settled
+
+    def _finish_bout(self, post_gravity: tuple[float, float, float]) -> None:
+        """Judge the bout (see `bouts.py`) and report it as one movement."""
+        bout, self._bout = self._bout, []
+        if not bout:
+            return
+        s = self.s
+        first, last = bout[0], bout[-1]
+        start, end = first.start, last.end
+        duration = end - start
+        angle = _angle_deg(self._bout_gravity, post_gravity)
+        peak_sq = max(b.peak_sq for b in bout)
+        strongest = max(bout, key=lambda b: b.peak_sq)
+        clonus = next(
+            (
+                b
+                for b in bout
+                if b.rhythm >= s.clonus_min_autocorr
+                and (b.beat_hz >= CLONUS_SLOW_BEAT_HZ or b.regularity >= s.clonus_min_autocorr)
+                and (b.end - b.start) * b.beat_hz >= s.clonus_min_beats - 1
+            ),
+            None,
+        )
+        cause = ""
+        evidence: tuple[tuple[str, float], ...] = ()
+        kind = MovementKind.MOVEMENT
+        if len(bout) == 1 and is_knock(first):
+            cause = "knock"
+            evidence = (
+                ("tone_share", round(first.tone, 3)),
+                ("min_tone_share", KNOCK_MIN_TONE),
+                ("ring_hz", first.tone_hz),
+                ("min_ring_hz", KNOCK_MIN_HZ),
+                ("tail_over_head", round(first.tail, 3)),
+                ("max_tail_over_head", KNOCK_MAX_TAIL),
+            )
+        elif clonus is not None:
+            kind, first = MovementKind.CLONUS, clonus
         elif angle >= s.turnover_min_angle_deg and duration >= s.turnover_min_s:
             kind = MovementKind.TURNOVER
-        elif rise_s <= s.jerk_max_rise_s and s.jerk_min_s <= duration <= s.jerk_max_s:
+        elif is_train(bout, s.jerk_max_rise_s):
+            onsets = [t for b in bout for t in b.jolts]
+            cause = "pet" if angle >= LOAD_TILT_DEG else "cough"
+            evidence = (
+                ("jolts", len(onsets)),
+                ("mean_interval_s", round((onsets[-1] - onsets[0]) / (len(onsets) - 1), 3)),
+                ("interval_range_s_low", TRAIN_INTERVAL_S[0]),
+                ("interval_range_s_high", TRAIN_INTERVAL_S[1]),
+                ("tilt_deg", round(angle, 2)),
+                ("load_tilt_deg", LOAD_TILT_DEG),
+            )
+        elif is_scratch(strongest, s.clonus_min_autocorr) and angle < s.turnover_min_angle_deg:
+            cause = "scratch"
+            evidence = (
+                ("stroke_hz", round(strongest.slow_hz, 2)),
+                ("stroke_autocorr", round(strongest.slow_rhythm, 3)),
+                ("clonus_autocorr", round(strongest.rhythm, 3)),
+                ("clonus_min_autocorr", s.clonus_min_autocorr),
+            )
+        elif first.rise_s <= s.jerk_max_rise_s and s.jerk_min_s <= duration <= s.jerk_max_s:
             kind = MovementKind.JERK
         elif s.plm_min_s <= duration <= s.plm_max_s and angle < s.turnover_min_angle_deg:
             kind = MovementKind.PLM
-        else:
-            kind = MovementKind.MOVEMENT
         self._out.append(
             Movement(
                 sensor_id=self.sensor_id,
@@ -333,11 +467,14 @@ class AccelChannel:
                 start=start,
                 end=end,
                 peak=math.sqrt(peak_sq) / self.baseline,
-                rise_s=rise_s,
+                rise_s=first.rise_s,
                 angle_deg=angle,
-                rhythm=rhythm,
-                beat_hz=beat_hz,
-                rate_hz=rate,
+                rhythm=first.rhythm,
+                beat_hz=first.beat_hz,
+                rate_hz=first.rate_hz,
+                cause=cause,
+                peak_g=math.sqrt(peak_sq),
+                evidence=evidence,
             )
         )
 
@@ -345,6 +482,7 @@ class AccelChannel:
         """Start the filters afresh at a first sample or after a gap (closing what was open)."""
         if self._mode == _MOVING:
             self._close(self._last_strong, (self._gx, self._gy, self._gz))
+        self._finish_bout((self._gx, self._gy, self._gz))
         self._gx, self._gy, self._gz = x, y, z
         self._fx, self._fy, self._fz = x, y, z
         self._env = self.baseline * self.baseline
@@ -356,16 +494,35 @@ class AccelChannel:
         self._recent_counts.clear()
         self._last_strong = -math.inf
 
+    def covered(self, t: float) -> bool:
+        """Everything up to `t` is judged: samples past it arrived, and no bout is still open."""
+        last_t = self.last_t
+        if last_t is None or last_t < t:
+            return False
+        return (self._mode == _QUIET and not self._bout) or last_t >= t + COVER_WAIT_S
+
+    def silent(self, now: float) -> bool:
+        """Nothing arrived for longer than a late batch may take: the sensor stopped sending."""
+        if self._heard:
+            self._heard = False
+            self.heard_at = now
+        heard_at = self.heard_at
+        return heard_at is None or now - heard_at > self._batch_span_s + LATE_DELIVERY_S
+
     def tick(self, now: float) -> list[Movement | Absence | Notice]:
         """Close a movement whose samples stopped coming (the sensor went quiet or away).
 
-        A batch arrives after its last sample, so the wait allows one batch span and
-        `ARRIVAL_ALLOWANCE_S` on top of the gap that would restart the filters.
+        Samples decide by their own time; the arrival clock only says when to stop waiting for
+        more. Batches may arrive `LATE_DELIVERY_S` late (Wi-Fi), so a movement is closed here
+        only after that long with nothing arriving at all; while batches keep coming, however
+        late, the samples themselves show where it ends.
         """
-        stale_after = self.s.gap_reset_s + self._batch_span_s + ARRIVAL_ALLOWANCE_S
-        if self._mode == _MOVING and self.last_t is not None and now - self.last_t > stale_after:
+        self.stopped = self.silent(now)
+        if self.stopped and self._mode == _MOVING and self.last_t is not None:
             self._close(self._last_strong, (self._gx, self._gy, self._gz))
             self._first_strong = self._last_strong = -math.inf
+        if self.stopped and self._mode == _QUIET:
+            self._finish_bout((self._gx, self._gy, self._gz))
         out, self._out = self._out, []
         return out
 
@@ -478,10 +635,47 @@ def _spread(points: deque[tuple[float, float, float]]) -> float:
     return math.sqrt(total)
 
 
+def _stroke_rhythm(
+    seg: list[tuple[float, float, float, float]], rate: float
+) -> tuple[float, float]:
+    """Rhythm of the slow strokes (scratching's 1-5 Hz): zero unless they carry most of the motion.
+
+    The residual is smoothed over half the fastest stroke's period first, so a broadband burst's
+    fast carrier cannot pass for a stroke rhythm.
+    """
+    seg = seg[: max(1, round(RHYTHM_WINDOW_S * rate))]
+    width = max(1, round(rate / (2.0 * SCRATCH_HZ[1])))
+    n = len(seg) - width + 1
+    if n < 4:
+        return 0.0, 0.0
+    smoothed: list[tuple[float, float, float, float]] = []
+    sums = [list(accumulate((v[axis] for v in seg), initial=0.0)) for axis in range(3)]
+    for i in range(n):
+        x, y, z = ((c[i + width] - c[i]) / width for c in sums)
+        smoothed.append((x, y, z, 0.0))
+
+    def energy(values: list[tuple[float, float, float, float]]) -> float:
+        total = 0.0
+        for axis in range(3):
+            column = [v[axis] for v in values]
+            mean = sum(column) / len(column)
+            total += sum((c - mean) * (c - mean) for c in column) / len(column)
+        return total
+
+    whole = energy(seg)
+    if whole <= 0.0 or energy(smoothed) < SCRATCH_MIN_SLOW_SHARE * whole:
+        return 0.0, 0.0
+    rhythm, hz, _ = _rhythm(smoothed, rate, *SCRATCH_HZ)
+    return rhythm, hz
+
+
 def _rhythm(
     seg: list[tuple[float, float, float, float]], rate: float, min_hz: float, max_hz: float
-) -> tuple[float, float]:
-    """Best autocorrelation of the band-passed residual at a beat period, and that beat in Hz.
+) -> tuple[float, float, float]:
+    """Best autocorrelation at a beat period, that beat in Hz, and the one at two periods.
+
+    A sustained rhythm keeps about the square of the first at two periods; an irregular one,
+    such as scratching, loses it.
 
     A moving mean one slowest-beat period wide is subtracted (it removes drift and turnover
     motion), then the vector autocorrelation is searched over the clonus periods. A period only
@@ -493,7 +687,7 @@ def _rhythm(
     shortest = max(2, math.floor(rate / max_hz))
     longest = math.ceil(rate / min_hz)
     if n < 2 * longest:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     half = width // 2
     bands: list[list[float]] = []
     for axis in range(3):
@@ -507,7 +701,7 @@ def _rhythm(
         bands.append(band)
     energy = sum(sum(map(mul, b, b)) for b in bands)
     if energy <= 0.0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
 
     def autocorr(lag: int) -> float:
         return sum(sum(map(mul, b, b[lag:])) for b in bands) / energy * n / (n - lag)
@@ -517,4 +711,6 @@ def _rhythm(
         value = autocorr(lag)
         if value > best and autocorr(max(1, round(lag / 2))) < 0.0:
             best, best_lag = value, lag
-    return (best, rate / best_lag) if best_lag else (0.0, 0.0)
+    if not best_lag:
+        return 0.0, 0.0, 0.0
+    return best, rate / best_lag, autocorr(2 * best_lag) if 2 * best_lag < n else 0.0

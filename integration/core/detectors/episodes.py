@@ -91,7 +91,9 @@ class Episodes:
         """Take back what `snapshot()` saved."""
         self._held.clear()
         for fields, gap in snapshot["held"]:
-            self._held.append((Movement(**fields | {"kind": MovementKind(fields["kind"])}), gap))
+            evidence = tuple((name, value) for name, value in fields.get("evidence", ()))
+            restored = fields | {"kind": MovementKind(fields["kind"]), "evidence": evidence}
+            self._held.append((Movement(**restored), gap))
         count, start, onset, end, peak = snapshot["chain"]
         self._chain_count, self._chain_start = count, start
         self._chain_last_onset = -math.inf if onset is None else onset
@@ -242,7 +244,12 @@ class Episodes:
             "offset_ratio": s.offset_ratio,
             "sensor": mv.sensor_id,
         }
-        if kind == MovementKind.CLONUS:
+        if mv.cause:
+            # Something else moved the bed (bouts.py): a person reads the cause and its measures.
+            why |= {"rule": f"{mv.cause}_pattern", "cause": mv.cause}
+            why |= {name: value for name, value in mv.evidence}
+            confidence = 0.7
+        elif kind == MovementKind.CLONUS:
             why |= {
                 "rule": "clonus_rhythm",
                 "autocorr": round(mv.rhythm, 3),

@@ -19,24 +19,29 @@ MAX_EMISSION_DELAY_S = 6.0
 # While moving, the envelope is capped at this multiple of the onset power (the peak is taken
 # before the cap), so its fall to the offset level takes a bounded time however hard the movement.
 ENVELOPE_CAP = 400.0
-# A message may arrive this long after its last sample (network, broker).
-ARRIVAL_ALLOWANCE_S = 1.0
+# A batch may arrive this long after its last sample (an ESP32 on a busy Wi-Fi, a broker
+# backlog): samples decide by their own time, so lateness delays events, never changes them.
+# Only after this long with nothing arriving is the sensor taken as stopped.
+LATE_DELIVERY_S = 15.0
 BATCH_ALLOWANCE_S = 1.0
 TICK_S = 1.0
 
 
 def emission_delay_bound_s(settings: DetectionSettings) -> float:
-    """Most seconds between a movement's end and its event, with these settings.
+    """Most seconds of sample time between a movement's end and its event, with these settings.
 
-    Either the samples show the end: the capped envelope falls to the offset level, stays there
-    for the hold, and the batch holding that sample arrives; or the samples stop: the next tick
-    after the gap (plus a batch and its arrival) closes the movement.
+    The bound runs on the samples' own clock: the event comes out as soon as the batch holding
+    the sample that shows the end has arrived (the capped envelope fell to the offset level and
+    stayed there for the hold). However late the batches arrive, that adds only their lateness.
     """
     s = settings
     fall_s = s.envelope_tau_s * math.log(ENVELOPE_CAP * (s.onset_ratio / s.offset_ratio) ** 2)
-    seen_end = fall_s + s.offset_hold_s + BATCH_ALLOWANCE_S
-    sensor_stopped = s.gap_reset_s + BATCH_ALLOWANCE_S + ARRIVAL_ALLOWANCE_S + TICK_S
-    return max(seen_end, sensor_stopped)
+    return fall_s + s.offset_hold_s + BATCH_ALLOWANCE_S
+
+
+def stopped_sensor_delay_s() -> float:
+    """Seconds after the last arrival before a movement cut off by a stopped sensor is closed."""
+    return BATCH_ALLOWANCE_S + LATE_DELIVERY_S + TICK_S
 
 
 class DetectionSettings(BaseModel):

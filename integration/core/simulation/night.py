@@ -13,34 +13,55 @@ noise. Nothing planted overlaps, and each block keeps `_QUIET_PAD_S` of rest aro
 it, except a jerk cluster that runs into a turnover (people often reposition after a spasm).
 Figures are cited where they are defined; they make plausible nights for tests and the
 benchmark, not a physiological model of any one person.
+
+Confounders (coughs, scratching, knocks and sitting down, pets, a bed partner; all off by
+default) live in `confounders.py`. They draw from their own generator and are placed in the
+quiet the sleeper's blocks leave, so adding them never changes the sleeper's plan, and with
+none of them the bytes are those of a night without them. A partner's sensor renders the same
+bed from the other side. `delivery_lag_s` moves only arrival times, never payloads.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from integration.core.comfort import Role
 from integration.core.events import MovementKind
+from integration.core.simulation.confounders import (
+    STALLS_PER_H,
+    BedModel,
+    Breathing,
+    ConfounderPlanner,
+    Movement,
+    Tilt,
+    Vector,
+    Waveform,
+    stall_share,
+)
+from integration.core.simulation.confounders import white as _white
 from integration.core.simulation.thermal import RoomModel, SimulatedRoom, Weather
 
 __all__ = [
     "LABELS_SCHEMA",
+    "REALISTIC_PER_8H",
     "Label",
     "LabelKind",
     "NightSpec",
     "PayloadStyle",
     "SimulatedNight",
     "labels_document",
+    "realistic_counts",
     "scaled_counts",
     "simulate_night",
 ]
@@ -52,6 +73,7 @@ DEFAULT_START = datetime(2026, 11, 23, 22, 30, tzinfo=ZoneInfo("Europe/London"))
 
 # The topics of the embedded demo config, so a simulated night replays with no config at all.
 DEFAULT_ACCEL_TOPIC = "smart-bedroom-sim/bedroom/bed/accel"
+DEFAULT_PARTNER_ACCEL_TOPIC = "smart-bedroom-sim/bedroom/bed/partner_accel"
 DEFAULT_OCCUPANCY_TOPIC = "zigbee2mqtt/bedroom_bed_occupancy"
 DEFAULT_CLIMATE_TOPIC = "zigbee2mqtt/bedroom_climate"
 
@@ -129,6 +151,13 @@ class LabelKind(StrEnum):
     OUT_OF_BED = MovementKind.OUT_OF_BED.value
     TONIC = "tonic"  # a tonic spasm: no detector kind names it, yet it is spasm-like
     DROPOUT = "dropout"  # the sensor sent nothing: not a movement, never scored
+    # Confounders: real motion of the bed that is no spasm.
+    COUGH = "cough"  # a cough train
+    SCRATCH = "scratch"  # a scratching bout
+    KNOCK = "knock"  # a knock on the bed frame
+    SIT = "sit"  # someone sitting down on the edge, and getting up again
+    PET = "pet"  # a pet jumping up, walking about, settling or leaving
+    PARTNER = "partner"  # the bed partner turning over
 
 
 SPASM_LIKE_LABELS = frozenset({LabelKind.JERK, LabelKind.CLONUS, LabelKind.PLM, LabelKind.TONIC})
@@ -165,15 +194,55 @@ class NightSpec(BaseModel):
     get_ups: int = Field(1, ge=0, description="times out of bed")
     dropouts: int = Field(3, ge=0, description="spells when the sensor sends nothing")
     tonic: int = Field(2, ge=0, description="tonic spasms: sustained, little motion")
+    coughs: int = Field(0, ge=0, description="cough trains of 2-8 coughs")
+    scratches: int = Field(0, ge=0, description="scratching bouts")
+    knocks: int = Field(0, ge=0, description="knocks on the frame or someone sitting on the edge")
+    pets: int = Field(0, ge=0, description="visits of a cat or small dog")
+    partner: bool = Field(False, description="a partner breathes on the other side all night")
+    partner_turnovers: int = Field(0, ge=0, description="the partner's turnovers")
+    partner_sensor: bool = Field(
+        False, description="a second accelerometer under the partner, on `partner_accel_topic`"
+    )
+    delivery_lag_s: float = Field(
+        0.0,
+        ge=0.0,
+        le=30.0,
+        description=(
+            "Wi-Fi lag: each accelerometer message arrives up to this much later, plus a few "
+            "stalls an hour; payloads do not change"
+        ),
+    )
     room: str = Field("bedroom", description="room id the labels name")
     accel_topic: str = Field(DEFAULT_ACCEL_TOPIC, description="accelerometer topic")
+    partner_accel_topic: str = Field(
+        DEFAULT_PARTNER_ACCEL_TOPIC, description="the partner sensor's accelerometer topic"
+    )
     occupancy_topic: str = Field(DEFAULT_OCCUPANCY_TOPIC, description="bed occupancy topic")
     climate_topic: str = Field(DEFAULT_CLIMATE_TOPIC, description="Zigbee2MQTT climate topic")
+
+    @model_validator(mode="after")
+    def _partner_turnovers_need_a_partner(self) -> NightSpec:
+        if self.partner_turnovers and not self.partner:
+            msg = "partner_turnovers needs partner=True"
+            raise ValueError(msg)
+        return self
 
     @property
     def end(self) -> float:
         """End of the recording, UTC epoch seconds."""
         return self.start + self.hours * 3600.0
+
+    @property
+    def has_confounders(self) -> bool:
+        """Whether anything besides the sleeper moves the bed or a second sensor is rendered."""
+        return bool(
+            self.coughs
+            or self.scratches
+            or self.knocks
+            or self.pets
+            or self.partner
+            or self.partner_sensor
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,18 +255,7 @@ class Label:
     spasm_like: bool
 
 
-Vector = tuple[float, float, float]
-Waveform = Callable[[float], float]  # seconds since the movement's start → g along its axis
-
-
-@dataclass(frozen=True, slots=True)
-class _Movement:
-    """A planted movement as the renderer sees it: a waveform along one axis of the bed."""
-
-    start: float
-    end: float
-    axis: Vector
-    waveform: Waveform
+_Movement = Movement
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +282,22 @@ class _Plan:
     heart_hz: float
     breath_g: float
     heart_g: float
+    confounders: _Confounders | None = None
+
+
+@dataclass(slots=True)
+class _Confounders:
+    """What the confounders add to the plan: the other side of the bed and slow tilts."""
+
+    bed: BedModel
+    near: list[_Movement]  # confounders on the sleeper's side, e.g. coughs and knocks
+    far: list[_Movement]  # the partner's movements
+    partner: Breathing | None
+    main_tilts: list[Tilt]
+    partner_first_gravity: Vector
+    partner_turns: list[_Turn]
+    partner_tilts: list[Tilt]
+    partner_noise: float  # times the spec's noise_g
 
 
 @dataclass(slots=True)
@@ -238,7 +312,18 @@ class SimulatedNight:
         """`(arrival t, topic, payload)` in arrival order, rendered as they are consumed."""
         side = _side_messages(self.spec, self._plan)
         side_index = 0
-        for message in _accel_messages(self.spec, self._plan):
+        spec, plan = self.spec, self._plan
+        main = _main_sensor(spec, plan)
+        accel = _accel_messages(spec, main, spec.accel_topic, "arrival", plan.dropouts)
+        if spec.partner_sensor and plan.confounders is not None:
+            # Two devices, two connections: each stream keeps its order, the two interleave.
+            partner = _partner_sensor(spec, plan, plan.confounders)
+            accel = heapq.merge(
+                accel,
+                _accel_messages(spec, partner, spec.partner_accel_topic, "partner-arrival", []),
+                key=lambda message: message[0],
+            )
+        for message in accel:
             while side_index < len(side) and side[side_index][0] <= message[0]:
                 yield side[side_index]
                 side_index += 1
@@ -246,7 +331,35 @@ class SimulatedNight:
         yield from side[side_index:]
 
 
-COUNT_FIELDS = ("jerks", "clonus", "plm_series", "turnovers", "get_ups", "dropouts", "tonic")
+COUNT_FIELDS = (
+    "jerks",
+    "clonus",
+    "plm_series",
+    "turnovers",
+    "get_ups",
+    "dropouts",
+    "tonic",
+    "coughs",
+    "scratches",
+    "knocks",
+    "pets",
+    "partner_turnovers",
+)
+
+# A typical 8-hour night in a real shared bedroom. Adults change position some 10-20 times a
+# night (De Koninck et al. 1992, "Sleep positions and position shifts in five age groups",
+# Sleep 15:143); healthy sleepers cough and scratch a few times a night (cough is suppressed but
+# not absent in sleep: Power et al. 1984, Am Rev Respir Dis 130:999; scratching in non-itchy
+# controls: Ebata et al. 2001, Br J Dermatol 144:305); a knock or someone sitting on the bed and
+# a pet's visit are household life.
+REALISTIC_PER_8H: dict[str, int | bool] = {
+    "coughs": 3,
+    "scratches": 4,
+    "knocks": 3,
+    "pets": 2,
+    "partner": True,
+    "partner_turnovers": 15,
+}
 
 
 def scaled_counts(hours: float) -> dict[str, int]:
@@ -254,6 +367,14 @@ def scaled_counts(hours: float) -> dict[str, int]:
     defaults = NightSpec.model_fields
     return {
         name: math.floor(int(defaults[name].default) * hours / 8.0 + 0.5) for name in COUNT_FIELDS
+    }
+
+
+def realistic_counts(hours: float) -> dict[str, int | bool]:
+    """`REALISTIC_PER_8H` scaled to a night of `hours` (flags stay as they are)."""
+    return {
+        name: value if isinstance(value, bool) else math.floor(value * hours / 8.0 + 0.5)
+        for name, value in REALISTIC_PER_8H.items()
     }
 
 
@@ -485,12 +606,6 @@ class _Planner:
         return _Block(duration + step, fill)
 
 
-def _white(s: float) -> float:
-    """Deterministic white noise in [-√3, √3) (unit variance), the shader hash fract(sin·k)."""
-    u = (math.sin(s * 12.9898e3) * 43758.5453) % 1.0
-    return (2.0 * u - 1.0) * math.sqrt(3.0)
-
-
 def _plm_waveform(duration: float, peak_g: float, push_hz: float) -> Waveform:
     def waveform(s: float) -> float:
         return peak_g * math.sin(math.pi * s / duration) * math.sin(2 * math.pi * push_hz * s)
@@ -512,11 +627,17 @@ def _plan_night(spec: NightSpec, rng: random.Random) -> _Plan:
     blocks += [planner.get_up() for _ in range(spec.get_ups)]
     blocks += [planner.dropout() for _ in range(spec.dropouts)]
     blocks += [planner.turnover() for _ in range(planner.turns_left)]
-    _place(blocks, spec, rng)
+    taken = _place(blocks, spec, rng)
+    confounders = (
+        _plan_confounders(spec, planner, taken, random.Random(f"confounders/{spec.seed}"))
+        if spec.has_confounders
+        else None
+    )
     planner.labels.sort(key=lambda label: (label.start, label.kind))
     planner.movements.sort(key=lambda movement: movement.start)
     first_gravity, turns = _turns(sorted(planner.turn_spans), rng)
     return _Plan(
+        confounders=confounders,
         labels=planner.labels,
         movements=planner.movements,
         turns=turns,
@@ -530,10 +651,46 @@ def _plan_night(spec: NightSpec, rng: random.Random) -> _Plan:
     )
 
 
-def _place(blocks: list[_Block], spec: NightSpec, rng: random.Random) -> None:
-    """Put the longest blocks first at random free spots, each padded by quiet."""
+def _plan_confounders(
+    spec: NightSpec, planner: _Planner, taken: list[tuple[float, float]], rng: random.Random
+) -> _Confounders:
+    """Place the confounders in the quiet the sleeper's blocks left, from their own generator."""
+    confounders = ConfounderPlanner(rng, spec.rate_hz, BedModel.draw(rng))
+    drawn = [confounders.cough_train() for _ in range(spec.coughs)]
+    drawn += [confounders.scratch() for _ in range(spec.scratches)]
+    drawn += [confounders.knock_or_sit() for _ in range(spec.knocks)]
+    drawn += [confounders.pet() for _ in range(spec.pets)]
+    drawn += [
+        confounders.partner_turnover(_TURN_S, _TURN_G, _TURN_HZ)
+        for _ in range(spec.partner_turnovers)
+    ]
+    _place([_Block(duration, fill) for duration, fill in drawn], spec, rng, taken)
+    for kind, start, end in confounders.labels:
+        planner.labels.append(Label(LabelKind(kind), start, end, spasm_like=False))
+    confounders.sleeper_resettles(sorted(planner.turn_spans))
+    partner_first, partner_turns = _turns(sorted(confounders.partner_turn_spans), rng)
+    return _Confounders(
+        bed=confounders.bed,
+        near=sorted(confounders.near, key=lambda movement: movement.start),
+        far=sorted(confounders.far, key=lambda movement: movement.start),
+        partner=confounders.partner_breathing() if spec.partner else None,
+        main_tilts=sorted(confounders.main_tilts, key=lambda tilt: tilt.start),
+        partner_first_gravity=partner_first,
+        partner_turns=partner_turns,
+        partner_tilts=sorted(confounders.partner_tilts, key=lambda tilt: tilt.start),
+        partner_noise=confounders.partner_noise(),
+    )
+
+
+def _place(
+    blocks: list[_Block],
+    spec: NightSpec,
+    rng: random.Random,
+    taken: list[tuple[float, float]] | None = None,
+) -> list[tuple[float, float]]:
+    """Put the longest blocks first at random free spots, each padded by quiet; spans taken."""
     lo, hi = spec.start + _SETTLE_S, spec.end - _TAIL_S
-    taken: list[tuple[float, float]] = []
+    taken = [] if taken is None else taken
     for block in sorted(blocks, key=lambda b: -b.duration_s):
         for _ in range(_PLACEMENT_TRIES):
             start = rng.uniform(lo, hi - block.duration_s) if hi - block.duration_s > lo else lo
@@ -547,6 +704,7 @@ def _place(blocks: list[_Block], spec: NightSpec, rng: random.Random) -> None:
         else:
             msg = f"the planted events do not fit in {spec.hours:g} h; lower the counts"
             raise ValueError(msg)
+    return taken
 
 
 def _turns(spans: list[tuple[float, float]], rng: random.Random) -> tuple[Vector, list[_Turn]]:
@@ -577,47 +735,232 @@ def _smoothstep(u: float) -> float:
     return u * u * (3 - 2 * u)
 
 
-class _Renderer:
-    """Samples of the night in time order; holds only the current movement and orientation."""
+@dataclass(slots=True)
+class _Sensor:
+    """One accelerometer's view of the bed: its own side in full, the other side through foam."""
 
-    def __init__(self, spec: NightSpec, plan: _Plan) -> None:
-        self.spec = spec
-        self.plan = plan
-        self.noise = random.Random(f"noise/{spec.seed}")
-        self.gravity = plan.first_gravity
-        self._turn_index = 0
-        self._move_index = 0
+    noise_seed: str
+    noise_g: float
+    first_gravity: Vector
+    turns: list[_Turn]
+    tilts: list[Tilt]
+    movements: list[_Movement]  # on this sensor's side, felt times `coupling`
+    breathing: Breathing | None  # the person lying on this sensor
+    empty_bed: list[tuple[float, float]]  # when that person is away
+    far_movements: list[_Movement] = field(default_factory=list)
+    far_breathing: Breathing | None = None
+    far_empty_bed: list[tuple[float, float]] = field(default_factory=list)
+    bed: BedModel | None = None  # None: nothing on the other side reaches this sensor
+
+
+def _main_sensor(spec: NightSpec, plan: _Plan) -> _Sensor:
+    breathing = Breathing(plan.breath_hz, plan.heart_hz, plan.breath_g, plan.heart_g)
+    sensor = _Sensor(
+        f"noise/{spec.seed}",
+        spec.noise_g,
+        plan.first_gravity,
+        plan.turns,
+        [],
+        plan.movements,
+        breathing,
+        plan.empty_bed,
+    )
+    extra = plan.confounders
+    if extra is not None:
+        sensor.tilts = extra.main_tilts
+        sensor.movements = sorted(plan.movements + extra.near, key=lambda m: m.start)
+        if extra.far or extra.partner is not None:
+            sensor.far_movements, sensor.far_breathing = extra.far, extra.partner
+            sensor.bed = extra.bed
+    return sensor
+
+
+def _partner_sensor(spec: NightSpec, plan: _Plan, extra: _Confounders) -> _Sensor:
+    return _Sensor(
+        f"partner-noise/{spec.seed}",
+        spec.noise_g * extra.partner_noise,
+        extra.partner_first_gravity,
+        extra.partner_turns,
+        extra.partner_tilts,
+        extra.far,
+        extra.partner,
+        [],
+        far_movements=sorted(plan.movements + extra.near, key=lambda m: m.start),
+        far_breathing=Breathing(plan.breath_hz, plan.heart_hz, plan.breath_g, plan.heart_g),
+        far_empty_bed=plan.empty_bed,
+        bed=extra.bed,
+    )
+
+
+class _Active:
+    """The movements under way at a time that only moves forward."""
+
+    __slots__ = ("_active", "_index", "_movements")
+
+    def __init__(self, movements: list[_Movement]) -> None:
+        self._movements = movements
+        self._index = 0
         self._active: list[_Movement] = []
-        self._empty_index = 0
+
+    def at(self, t: float) -> list[_Movement]:
+        movements = self._movements
+        while self._index < len(movements) and movements[self._index].start <= t:
+            self._active.append(movements[self._index])
+            self._index += 1
+        if self._active:
+            self._active = [m for m in self._active if m.end > t]
+        return self._active
+
+
+class _Spans:
+    """Whether a time that only moves forward lies in one of sorted, disjoint spans."""
+
+    __slots__ = ("_index", "_spans")
+
+    def __init__(self, spans: list[tuple[float, float]]) -> None:
+        self._spans = spans
+        self._index = 0
+
+    def covers(self, t: float) -> bool:
+        spans = self._spans
+        while self._index < len(spans) and spans[self._index][1] <= t:
+            self._index += 1
+        return self._index < len(spans) and spans[self._index][0] <= t
+
+
+class _MicroMotion:
+    """Breathing and heartbeat of one person as a fraction of gravity, times `coupling`."""
+
+    __slots__ = ("_breath_g", "_breath_w", "_drift_w", "_heart_g", "_heart_w", "_start")
+
+    def __init__(self, breathing: Breathing, start: float, coupling: float) -> None:
+        self._start = start
         self._drift_w = 2 * math.pi * _AMPLITUDE_DRIFT_HZ
-        self._breath_w = 2 * math.pi * plan.breath_hz
-        self._heart_w = 2 * math.pi * plan.heart_hz
-        self._breath_g = plan.breath_g * spec.coupling
-        self._heart_g = plan.heart_g * spec.coupling
+        self._breath_w = 2 * math.pi * breathing.breath_hz
+        self._heart_w = 2 * math.pi * breathing.heart_hz
+        self._breath_g = breathing.breath_g * coupling
+        self._heart_g = breathing.heart_g * coupling
+
+    def at(self, t: float) -> float:
+        s = t - self._start
+        swell = 1.0 + 0.3 * math.sin(self._drift_w * s)
+        breath = self._breath_g * swell * math.sin(self._breath_w * s)
+        beat = self._heart_g * math.sin(self._heart_w * s) ** 15  # a sharp pulse
+        return breath + beat
+
+
+class _Tilts:
+    """The sum of the slow load tilts up to a time that only moves forward, in radians."""
+
+    __slots__ = ("_index", "_pitch", "_roll", "_rotation", "_tilts")
+
+    def __init__(self, tilts: list[Tilt]) -> None:
+        self._tilts = tilts
+        self._index = 0
+        self._roll = 0.0
+        self._pitch = 0.0
+        self._rotation = (0.0, 0.0, 1.0, 0.0, 1.0, 0.0)  # roll, pitch, cos/sin of each
+
+    def apply(self, t: float, g: Vector) -> Vector:
+        tilts = self._tilts
+        while self._index < len(tilts) and tilts[self._index].end <= t:
+            self._roll += tilts[self._index].roll_deg
+            self._pitch += tilts[self._index].pitch_deg
+            self._index += 1
+        roll, pitch = self._roll, self._pitch
+        if self._index < len(tilts) and tilts[self._index].start <= t:
+            tilt = tilts[self._index]
+            u = _smoothstep((t - tilt.start) / (tilt.end - tilt.start))
+            roll, pitch = roll + u * tilt.roll_deg, pitch + u * tilt.pitch_deg
+        if roll == 0.0 and pitch == 0.0:
+            return g
+        if (roll, pitch) != self._rotation[:2]:
+            r, p = math.radians(roll), math.radians(pitch)
+            self._rotation = (roll, pitch, math.cos(r), math.sin(r), math.cos(p), math.sin(p))
+        _, _, cr, sr, cp, sp = self._rotation
+        x, y, z = g[0], g[1] * cr - g[2] * sr, g[1] * sr + g[2] * cr  # roll about the bed's x
+        return (x * cp + z * sp, y, z * cp - x * sp)  # then pitch about its y
+
+
+class _FarSide:
+    """What the other side of the bed does, through the mattress: scaled and low-passed."""
+
+    __slots__ = ("_alpha", "_coupling", "_cross", "_empty", "_micro", "_moves", "_y")
+
+    def __init__(self, spec: NightSpec, sensor: _Sensor, bed: BedModel) -> None:
+        self._moves = _Active(sensor.far_movements)
+        self._micro = (
+            None
+            if sensor.far_breathing is None
+            else _MicroMotion(sensor.far_breathing, spec.start, spec.coupling)
+        )
+        self._empty = _Spans(sensor.far_empty_bed)
+        self._coupling = spec.coupling
+        self._cross = bed.cross
+        # A first-order low-pass y += alpha·(x - y) per sample: the foam between the sides.
+        self._alpha = 1.0 - math.exp(-2 * math.pi * bed.cutoff_hz / spec.rate_hz)
+        self._y = (0.0, 0.0, 0.0)
+
+    def at(self, t: float, g: Vector) -> Vector:
+        x0 = x1 = x2 = 0.0
+        if self._micro is not None and not self._empty.covers(t):
+            m = self._micro.at(t)
+            x0, x1, x2 = g[0] * m, g[1] * m, g[2] * m
+        for movement in self._moves.at(t):
+            value = self._coupling * movement.waveform(t - movement.start)
+            ax, ay, az = movement.axis
+            x0, x1, x2 = x0 + ax * value, x1 + ay * value, x2 + az * value
+        y0, y1, y2 = self._y
+        a = self._alpha
+        self._y = (y0 + a * (x0 - y0), y1 + a * (x1 - y1), y2 + a * (x2 - y2))
+        c = self._cross
+        return (c * self._y[0], c * self._y[1], c * self._y[2])
+
+
+class _Renderer:
+    """Samples of one sensor in time order; holds only the current movements and orientation."""
+
+    def __init__(self, spec: NightSpec, sensor: _Sensor) -> None:
+        self.spec = spec
+        self.sensor = sensor
+        self.noise = random.Random(sensor.noise_seed)
+        self.gravity = sensor.first_gravity
+        self._turn_index = 0
+        self._moves = _Active(sensor.movements)
+        self._empty = _Spans(sensor.empty_bed)
+        self._micro = (
+            None
+            if sensor.breathing is None
+            else _MicroMotion(sensor.breathing, spec.start, spec.coupling)
+        )
+        self._tilts = _Tilts(sensor.tilts) if sensor.tilts else None
+        self._far = None if sensor.bed is None else _FarSide(spec, sensor, sensor.bed)
 
     def sample(self, t: float) -> Vector:
         """The accelerometer at `t`, in g, rounded to 0.1 mg."""
         gx, gy, gz = self._gravity_at(t)
+        if self._tilts is not None:
+            gx, gy, gz = self._tilts.apply(t, (gx, gy, gz))
+        resting = (gx, gy, gz)
         coupling = self.spec.coupling
-        if not self._bed_empty(t):
-            s = t - self.spec.start
-            swell = 1.0 + 0.3 * math.sin(self._drift_w * s)
-            breath = self._breath_g * swell * math.sin(self._breath_w * s)
-            beat = self._heart_g * math.sin(self._heart_w * s) ** 15  # a sharp pulse
-            scale = 1.0 + breath + beat
+        if self._micro is not None and not self._empty.covers(t):
+            scale = 1.0 + self._micro.at(t)
             gx, gy, gz = gx * scale, gy * scale, gz * scale
-        for movement in self._movements_at(t):
+        for movement in self._moves.at(t):
             value = coupling * movement.waveform(t - movement.start)
             ax, ay, az = movement.axis
             gx, gy, gz = gx + ax * value, gy + ay * value, gz + az * value
-        sigma = self.spec.noise_g
+        if self._far is not None:
+            fx, fy, fz = self._far.at(t, resting)
+            gx, gy, gz = gx + fx, gy + fy, gz + fz
+        sigma = self.sensor.noise_g
         if sigma > 0:
             gauss = self.noise.gauss
             gx, gy, gz = gx + gauss(0, sigma), gy + gauss(0, sigma), gz + gauss(0, sigma)
         return (round(gx, _DECIMALS), round(gy, _DECIMALS), round(gz, _DECIMALS))
 
     def _gravity_at(self, t: float) -> Vector:
-        turns = self.plan.turns
+        turns = self.sensor.turns
         while self._turn_index < len(turns) and turns[self._turn_index].end <= t:
             self.gravity = turns[self._turn_index].after
             self._turn_index += 1
@@ -629,32 +972,47 @@ class _Renderer:
             return (mixed[0] / norm, mixed[1] / norm, mixed[2] / norm)
         return self.gravity
 
-    def _bed_empty(self, t: float) -> bool:
-        spans = self.plan.empty_bed
-        while self._empty_index < len(spans) and spans[self._empty_index][1] <= t:
-            self._empty_index += 1
-        return self._empty_index < len(spans) and spans[self._empty_index][0] <= t
 
-    def _movements_at(self, t: float) -> list[_Movement]:
-        movements = self.plan.movements
-        while self._move_index < len(movements) and movements[self._move_index].start <= t:
-            self._active.append(movements[self._move_index])
-            self._move_index += 1
-        if self._active:
-            self._active = [m for m in self._active if m.end > t]
-        return self._active
+class _Lag:
+    """Wi-Fi delivery: a random delay per message and, a few times an hour, a stall."""
+
+    __slots__ = ("_lag_s", "_rng", "_stall_end", "_stall_start")
+
+    def __init__(self, lag_s: float, rng: random.Random, start: float) -> None:
+        self._lag_s = lag_s
+        self._rng = rng
+        self._stall_start = start + rng.expovariate(STALLS_PER_H / 3600.0)
+        self._stall_end = self._stall_start + lag_s * stall_share(rng)
+
+    def deliver(self, sent: float) -> float:
+        """When a message sent at `sent` gets through (before the connection's ordering)."""
+        t = sent + self._rng.uniform(0, self._lag_s)
+        while t >= self._stall_end:
+            self._stall_start = self._stall_end + self._rng.expovariate(STALLS_PER_H / 3600.0)
+            self._stall_end = self._stall_start + self._lag_s * stall_share(self._rng)
+        return self._stall_end if t >= self._stall_start else t
 
 
-def _accel_messages(spec: NightSpec, plan: _Plan) -> Iterator[tuple[float, str, bytes]]:
-    renderer = _Renderer(spec, plan)
-    arrival = random.Random(f"arrival/{spec.seed}")
-    topic = spec.accel_topic
+def _accel_messages(
+    spec: NightSpec,
+    sensor: _Sensor,
+    topic: str,
+    arrival_seed: str,
+    dropouts: list[tuple[float, float]],
+) -> Iterator[tuple[float, str, bytes]]:
+    """One device's messages: its samples in payloads, arriving in its connection's order."""
+    renderer = _Renderer(spec, sensor)
+    arrival = random.Random(f"{arrival_seed}/{spec.seed}")
+    lag = (
+        _Lag(spec.delivery_lag_s, random.Random(f"lag/{topic}/{spec.seed}"), spec.start)
+        if spec.delivery_lag_s > 0
+        else None
+    )
     period = 1.0 / spec.rate_hz
     per_message = (
         max(1, round(spec.batch_s * spec.rate_hz)) if spec.payload is PayloadStyle.BATCH else 1
     )
     total = int(spec.hours * 3600.0 * spec.rate_hz)
-    dropouts = plan.dropouts
     drop_index = 0
     last_arrival = -math.inf
     for first in range(0, total, per_message):
@@ -667,6 +1025,8 @@ def _accel_messages(spec: NightSpec, plan: _Plan) -> Iterator[tuple[float, str, 
             continue  # rendered all the same, so the signal after the gap is unchanged
         # MQTT over one TCP connection keeps a publisher's order: delays bunch, never reorder.
         sent = t0 + (count - 1) * period + _NETWORK_LATENCY_S + arrival.uniform(0, spec.jitter_s)
+        if lag is not None:
+            sent = lag.deliver(sent)
         last_arrival = max(sent, last_arrival)
         yield last_arrival, topic, _accel_payload(spec, t0, samples)
 
