@@ -56,6 +56,8 @@ from operator import mul
 from integration.core.detectors.bouts import (
     BOUT_GAP_S,
     CLONUS_SLOW_BEAT_HZ,
+    CLONUS_SLOW_MIN_AUTOCORR,
+    CLONUS_SLOW_MIN_REGULARITY,
     KNOCK_MAX_S,
     KNOCK_MAX_TAIL,
     KNOCK_MIN_HZ,
@@ -415,7 +417,13 @@ class AccelChannel:
                 b
                 for b in bout
                 if b.rhythm >= s.clonus_min_autocorr
-                and (b.beat_hz >= CLONUS_SLOW_BEAT_HZ or b.regularity >= s.clonus_min_autocorr)
+                and (
+                    b.beat_hz >= CLONUS_SLOW_BEAT_HZ
+                    or (
+                        b.rhythm >= CLONUS_SLOW_MIN_AUTOCORR
+                        and b.regularity >= CLONUS_SLOW_MIN_REGULARITY
+                    )
+                )
                 and (b.end - b.start) * b.beat_hz >= s.clonus_min_beats - 1
             ),
             None,
@@ -448,6 +456,11 @@ class AccelChannel:
                 ("tilt_deg", round(angle, 2)),
                 ("load_tilt_deg", LOAD_TILT_DEG),
             )
+        elif (
+            first.rise_s <= s.jerk_max_rise_s and LOAD_TILT_DEG <= angle < s.turnover_min_angle_deg
+        ):
+            cause = "sit"
+            evidence = (("tilt_deg", round(angle, 2)), ("load_tilt_deg", LOAD_TILT_DEG))
         elif is_scratch(strongest, s.clonus_min_autocorr) and angle < s.turnover_min_angle_deg:
             cause = "scratch"
             evidence = (

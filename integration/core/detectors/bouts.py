@@ -14,15 +14,18 @@ so apart, and judging the bursts one by one makes each look like a jerk. In orde
    0.3-0.5 s), a pet's steps 1-3 per second. A train that leaves the mattress tilted (weight
    added or taken away) is `pet`, otherwise `cough`. A rapid series of myoclonic jerks looks the
    same to a bed sensor; the README says so.
-4. A single short movement whose energy sits in one frequency of `KNOCK_MIN_HZ` or more and
+4. A sharp movement that leaves the mattress tilted by `LOAD_TILT_DEG` or more (less than a
+   turnover) is a load put down or taken off the edge: someone sitting down or getting up, a pet
+   settling (`sit`).
+5. A single short movement whose energy sits in one frequency of `KNOCK_MIN_HZ` or more and
    dies away from its first cycle is the bed frame ringing at its own resonance after a knock
    (a struck structure rings as a damped sinusoid; a body's jerk moves mass broadband or slowly
    and has no single ringing tone). Below `KNOCK_MIN_RATE_HZ` the ring cannot be seen.
-5. A sustained movement of 1-5 Hz strokes that recur irregularly is `scratch`: scratching
+6. A sustained movement of 1-5 Hz strokes that recur irregularly is `scratch`: scratching
    strokes come at about 1.5-4 Hz with cycle-to-cycle variation (nocturnal scratch studies with
    wrist actigraphy and video, e.g. Ebata et al., Br J Dermatol 2001;144:305), against clonus's
    regular 5-8 Hz beats.
-6. Otherwise the bout's first movement decides by the per-movement rules (jerk, PLM candidate,
+7. Otherwise the bout's first movement decides by the per-movement rules (jerk, PLM candidate,
    movement), spanning the whole bout: "a rapid series without pause counts as one spasm".
 Pure functions over plain tuples; no state.
 """
@@ -41,13 +44,15 @@ TRAIN_MIN_JOLTS = 2
 TRAIN_INTERVAL_S = (0.25, 2.5)
 # A jolt of a train is short; a longer burst is a movement of its own kind.
 TRAIN_MAX_JOLT_S = 1.0
-# Jolt hysteresis on the envelope (power), relative to the movement's peak: a jolt starts above
-# half the peak amplitude and ends when it falls below a third of it.
-JOLT_ON_POWER = 0.25
-JOLT_OFF_POWER = 0.1
-# A load left on the mattress (a pet settling, someone sitting) tilts it this much at the sensor;
-# a limb's spasm returns where it was.
-LOAD_TILT_DEG = 1.5
+# A jolt reaches a third of the burst's peak amplitude (coughs of one train differ by up to
+# about 2x) ...
+JOLT_ON_POWER = 0.1
+# ... rising from a valley by 3x in power, and ends when it falls to a third of its top's power.
+JOLT_RISE = 3.0
+JOLT_DIP_POWER = 1.0 / 3.0
+# A load left on the mattress (a pet settling, someone sitting down or getting up) tilts it this
+# much at the sensor; a limb's spasm returns where it was (a turnover tilts it more, and longer).
+LOAD_TILT_DEG = 1.0
 # Knocks: the frame's ringing (bed frames and slats ring at roughly 5-30 Hz) is a single tone
 # that decays; body motion is below ~4 Hz or broadband.
 KNOCK_MIN_HZ = 4.0
@@ -58,9 +63,12 @@ KNOCK_MIN_CYCLES = 3.0  # a ring shows a few cycles of its tone before it dies a
 TONE_HALF_WIDTH_HZ = 2.0
 SPECTRUM_STEP_HZ = 1.0
 KNOCK_MAX_TAIL = 0.7  # energy of the second half over the first: a ring dies away
-# Below this beat a rhythm must also hold over two periods to be clonus (clonus measures
-# 4.7-7.0 Hz per person; slower, looser rhythms are more often scratching or rubbing).
+# Below this beat a rhythm must be steadier to be clonus: clonus measures 4.7-7.0 Hz per person
+# (some sources say 3-8 Hz); slower, looser rhythms are more often scratching or rubbing. A
+# steady rhythm keeps its autocorrelation over one beat and most of it over two.
 CLONUS_SLOW_BEAT_HZ = 4.5
+CLONUS_SLOW_MIN_AUTOCORR = 0.8
+CLONUS_SLOW_MIN_REGULARITY = 0.5
 # Scratching: 1-5 Hz strokes for at least this long with a rhythm below clonus's regularity.
 SCRATCH_HZ = (1.0, 5.0)
 SCRATCH_MIN_S = 2.0
@@ -93,17 +101,30 @@ Residual = tuple[float, float, float, float]  # rx, ry, rz, envelope
 
 
 def jolt_onsets(seg: Sequence[Residual], peak_sq: float, t0: float, rate: float) -> list[float]:
-    """Onset times of the distinct jolts in a burst (envelope hysteresis around its peak)."""
-    on, off = JOLT_ON_POWER * peak_sq, JOLT_OFF_POWER * peak_sq
+    """Onset times of the distinct jolts in a burst.
+
+    A jolt is a rise of the envelope well above its last valley to a fair share of the burst's
+    peak; each jolt must fall well below its own top before the next counts.
+    """
+    floor = JOLT_ON_POWER * peak_sq
     onsets: list[float] = []
     inside = False
+    top = 0.0
+    valley = 0.0
     for i, sample in enumerate(seg):
         env = sample[3]
-        if not inside and env >= on:
+        if inside:
+            if env > top:
+                top = env
+            elif env <= JOLT_DIP_POWER * top:
+                inside = False
+                valley = env
+        elif env < valley:
+            valley = env
+        elif env >= floor and env >= JOLT_RISE * valley:
             inside = True
+            top = env
             onsets.append(t0 + i / rate)
-        elif inside and env < off:
-            inside = False
     return onsets
 
 

@@ -165,3 +165,12 @@ def test_a_batch_delivered_twice_is_processed_once() -> None:
     twice = feed_all(det, [(b.t + 0.5 + k, b) for b in batches for k in (0.0, 0.2)])
     assert [(e.kind, e.start) for e in twice] == [(e.kind, e.start) for e in once]
     assert sum(c.redelivered_batches for c in det._channels.values()) == len(batches)
+
+
+def test_a_jolt_that_leaves_the_mattress_tilted_is_someone_sitting_down() -> None:
+    """Weight put on the edge tilts the bed for good; a spasm's limb returns where it was."""
+    bed = Bed().jerk(60.0, 0.6)
+    bed.rotations.append((60.0, 0.4, 2.5))
+    events, _, _ = run(bed, 90.0, detector())
+    assert movements(events) == [("movement", "sit")]
+    assert events[0].why["tilt_deg"] == pytest.approx(2.5, abs=0.5)
