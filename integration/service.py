@@ -166,6 +166,8 @@ class Service:
         home_assistant: HomeAssistantActions | None = None,
         tick_every_s: float = TICK_S,
         tick_lag_s: float = 0.0,
+        discovery_settle_s: float = DISCOVERY_SETTLE_S,
+        birth_delay_s: float = BIRTH_DELAY_S,
     ) -> None:
         self.config = config
         self.rules_dir = rules_dir
@@ -204,7 +206,8 @@ class Service:
         self._summaries: dict[str, tuple[str, str]] = {}  # room → last summary topic, JSON
         self.commands_refused = 0
         self.clock_steps = 0
-        self.birth_delay_s = BIRTH_DELAY_S
+        self.birth_delay_s = birth_delay_s
+        self.discovery_settle_s = discovery_settle_s
         self.recent_events: deque[MovementEvent] = deque(maxlen=RECENT_EVENTS)
         self.dashboard_url: str | None = None
         self.metrics = ServiceMetrics()
@@ -504,7 +507,7 @@ class Service:
         while not self._stopping.is_set():
             await self.mqtt.wait_for(lambda: self.mqtt.state is connected)
             if first:  # let our retained configs arrive, to send only what changed
-                await asyncio.sleep(DISCOVERY_SETTLE_S)
+                await asyncio.sleep(self.discovery_settle_s)
             await self._publish_discovery(everything=not first)
             first = False
             await self._publish_rules_problem()
