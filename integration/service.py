@@ -43,8 +43,7 @@ from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import Action, ActionKind, MovementEvent, Notice, WhyValue
 from integration.core.readings import InboundMessage, Tick
-from integration.core.room import HISTORY_NIGHTS
-from integration.core.summary import NightSummary, render_text
+from integration.core.summary import HISTORY_NIGHTS, NightSummary, render_text
 from integration.errors import ConfigError, StoreError
 from integration.pipeline import Outputs, Pipeline
 from integration.replay import iso

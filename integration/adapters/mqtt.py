@@ -38,6 +38,7 @@ from enum import StrEnum
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
+from integration.adapters.payloads import MAX_PAYLOAD_BYTES
 from integration.backoff import retry_delay
 from integration.core.readings import InboundMessage
 from integration.watchers import Watchers
@@ -115,7 +116,7 @@ class MqttSettings:
     max_rate_per_topic: float = 200.0
     # Larger payloads are refused at the door (the parser's limit too), so a queue of them
     # cannot eat the memory of a small machine.
-    max_payload_bytes: int = 256 * 1024
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
     backoff_max_s: float = 60.0
 
 

@@ -50,6 +50,7 @@ from pydantic import (
 )
 
 from integration.core.events import SPASM_LIKE_KINDS, Action, ActionKind, MovementKind, WhyValue
+from integration.core.localtime import parse_hhmm
 
 __all__ = [
     "TEMPLATE_NAMES",
@@ -72,7 +73,6 @@ _SPASMS_KEPT_PER_ROOM = 1024
 _DEFAULT_COOLDOWN_S = 300.0
 # Same shape as room ids in the service config (they become MQTT topic parts and HA ids).
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_]{0,47}$")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # HA services are `domain.service`, both slugs (HA docs, "Performing actions").
 _SERVICE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$")
 # The band a comfort action may set; outside it is almost surely a unit mix-up (65 meant °F).
@@ -219,10 +219,10 @@ Template = Annotated[str, BeforeValidator(_template)]
 
 
 def _time_of_day(value: object) -> time:
-    match = _HHMM.match(value) if isinstance(value, str) else None
-    if match is None:
+    parsed = parse_hhmm(value)
+    if parsed is None:
         raise ValueError(f'{value!r} is not a time of day like "22:00" (HH:MM, quote it)')
-    return time(int(match.group(1)), int(match.group(2)))
+    return parsed
 
 
 def _room_id(value: object) -> object:

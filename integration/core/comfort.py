@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -59,6 +58,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from integration.core.events import Action, ActionKind, WhyValue
+from integration.core.localtime import parse_hhmm
 from integration.core.readings import TemperatureReading, Tick
 
 _LOGGER = logging.getLogger(__name__)
@@ -114,7 +114,6 @@ _MAX_PASSES = 4  # BLIND → IDLE → HEATING needs two; more means a loop (→ 
 
 # --- settings -----------------------------------------------------------------------------
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # A bedroom band outside this range is almost surely a unit mix-up (65 with unit C).
 _PLAUSIBLE_C = (5.0, 35.0)
 
@@ -124,8 +123,11 @@ def _f_to_c(value_f: float) -> float:
 
 
 def _parse_hhmm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
+    """A validated setting's time of day."""
+    parsed = parse_hhmm(text)
+    if parsed is None:  # settings are validated on load
+        raise ValueError(text)
+    return parsed
 
 
 class BandSetting(BaseModel):
@@ -141,7 +143,7 @@ class BandSetting(BaseModel):
     @field_validator("start", mode="before")
     @classmethod
     def _time_of_day(cls, value: object) -> str:
-        if not isinstance(value, str) or not _HHMM.match(value):
+        if not isinstance(value, str) or parse_hhmm(value) is None:
             raise ValueError(f'start {value!r} is not a time of day like "21:30" (quote it)')
         return value
 
@@ -206,7 +208,7 @@ class ComfortSettings(BaseModel):
     @field_validator("night_end", mode="before")
     @classmethod
     def _night_end_time(cls, value: object) -> str:
-        if not isinstance(value, str) or not _HHMM.match(value):
+        if not isinstance(value, str) or parse_hhmm(value) is None:
             raise ValueError(f'night_end {value!r} is not a time of day like "08:00" (quote it)')
         return value
 

@@ -33,7 +33,6 @@ state, so a restart mid-night resumes the same night.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -44,14 +43,17 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from integration.core.comfort import next_local_time
+from integration.core.localtime import parse_hhmm
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _SNAPSHOT_VERSION = 1  # bump when the snapshot's shape changes; older ones are ignored
 
 
 def _clock(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
+    """A validated setting's time of day."""
+    parsed = parse_hhmm(text)
+    if parsed is None:  # settings are validated on load
+        raise ValueError(text)
+    return parsed
 
 
 def _last_local_time(now: float, at: time, zone: ZoneInfo) -> float:
@@ -107,7 +109,7 @@ class NightSettings(BaseModel):
     )
     @classmethod
     def _is_hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
+        if parse_hhmm(value) is None:
             raise ValueError(f'expected local time "HH:MM" (24 h), got {value!r}')
         return value
 

@@ -54,7 +54,13 @@ from integration.core.events import (
 from integration.core.night import BoundaryKind, NightBoundary, NightTracker
 from integration.core.readings import AccelSamples, Reading, TemperatureReading, Tick
 from integration.core.rules import RuleSet
-from integration.core.summary import MinuteRecord, NightAccumulator, NightSummary, render_text
+from integration.core.summary import (
+    HISTORY_NIGHTS,
+    MinuteRecord,
+    NightAccumulator,
+    NightSummary,
+    render_text,
+)
 
 # The controller's decisions change on minutes (min on/off times, staleness); every 10 s of
 # ticks is prompt enough and keeps a replayed night fast.
@@ -62,7 +68,6 @@ COMFORT_STEP_S = 10.0
 # While the room stays outside its band, say so again this often, so `for_s` triggers fire.
 SIDE_REPEAT_S = 60.0
 # The morning summary compares a night with this many before it.
-HISTORY_NIGHTS = 7
 
 _EPISODE_SIGNALS = {
     MovementKind.RESTLESS_START: SignalKind.RESTLESS_START,

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from integration.core.actigraphy import score_sleep
 from integration.core.events import Action, MovementEvent, MovementKind
+from integration.core.localtime import night_date
 from integration.core.readings import AccelSamples
 
 TEMP_HOLD_MIN = 15  # a temperature sensor reporting on change may stay silent this long
@@ -42,7 +43,6 @@ MIN_RATE_MIN = 30  # fewer minutes in a condition than this make no rate at all
 DEFAULT_GAP_S = 900.0  # silent longer than this is a gap (comfort's default staleness)
 HISTORY_NIGHTS = 7  # nights the comparison averages over
 _SNAPSHOT_VERSION = 1
-_NOON_SHIFT_S = 12 * 3600.0  # dating a night by the local date 12 h before bedtime
 
 
 # --- the summary as data -------------------------------------------------------------------
@@ -127,8 +127,7 @@ class NightSummary:
     @property
     def night_date(self) -> str:
         """Local date of the evening the night began (02:00 belongs to the evening before)."""
-        evening = datetime.fromtimestamp(self.bed_time - _NOON_SHIFT_S, ZoneInfo(self.zone))
-        return evening.date().isoformat()
+        return night_date(self.bed_time, ZoneInfo(self.zone)).isoformat()
 
     @property
     def headline(self) -> dict[str, float | None]:
