@@ -27,6 +27,7 @@ from integration.adapters.rulefiles import load_rules
 from integration.adapters.store import ExportTable, Store
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, load_config
+from integration.core.localtime import iso
 from integration.core.readings import InboundMessage
 from integration.core.simulation.night import (
     NightSpec,
@@ -39,7 +40,7 @@ from integration.core.summary import render_text
 from integration.demo import DemoResult, run_demo
 from integration.errors import ConfigError, StoreError
 from integration.pipeline import Pipeline
-from integration.replay import ReplayResult, iso, replay, to_document
+from integration.replay import ReplayResult, replay, to_document
 from integration.service import (
     Recorder,
     Service,

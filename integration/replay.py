@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from integration.clock import ReplayClock
 from integration.core.events import Action, MovementEvent, Notice
+from integration.core.localtime import iso
 from integration.core.readings import InboundMessage, Tick
 from integration.core.summary import NightSummary
 from integration.pipeline import Outputs, Pipeline
@@ -73,11 +72,6 @@ def replay(messages: Iterable[InboundMessage], pipeline: Pipeline) -> ReplayResu
     # By start, then by when each came out: an episode's end follows its start.
     result.events.sort(key=lambda e: (e.start, e.room, e.detected_at or e.end, e.kind))
     return result
-
-
-def iso(t: float, zone: ZoneInfo) -> str:
-    """UTC epoch seconds as ISO 8601 with the zone's offset, to the millisecond."""
-    return datetime.fromtimestamp(t, zone).isoformat(timespec="milliseconds")
 
 
 def to_document(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 from collections import deque
@@ -21,16 +20,22 @@ from watchfiles import awatch
 
 from integration import __version__
 from integration.adapters.ha_discovery import (
-    NODE_PREFIX,
     BandCommand,
     PauseCommand,
+    Publish,
     SummaryNowCommand,
+    birth_topic,
     clear_messages,
     command_topics,
     discovery_messages,
+    event_message,
     messages_to_publish,
+    notice_message,
+    our_config_filters,
     parse_command,
-    room_topics,
+    rules_problem_messages,
+    state_message,
+    summary_messages,
 )
 from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.metrics import ServiceMetrics
@@ -41,12 +46,11 @@ from integration.adapters.store import Store
 from integration.adapters.web import Health, make_app, start_dashboard
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig, resolve_secret
-from integration.core.events import Action, ActionKind, MovementEvent, Notice, WhyValue
+from integration.core.events import Action, ActionKind, MovementEvent, WhyValue
 from integration.core.readings import InboundMessage, Tick
-from integration.core.summary import HISTORY_NIGHTS, NightSummary, render_text
+from integration.core.summary import HISTORY_NIGHTS, NightSummary
 from integration.errors import ConfigError, StoreError
 from integration.pipeline import Outputs, Pipeline
-from integration.replay import iso
 from integration.watchers import Watchers
 
 _LOGGER = logging.getLogger(__name__)
@@ -180,12 +184,11 @@ class Service:
         self.tick_lag_s = tick_lag_s
         self.tick_every_s = tick_every_s  # a second; more on a sped-up clock, to spare the CPU
         self.pipeline = Pipeline(config, load_rules(rules_dir))
-        prefix = config.homeassistant.discovery_prefix
-        self._birth_topic = f"{prefix}/status"
+        self._birth_topic = birth_topic(config)
         self._command_topics = set(command_topics(config))
         # Our own retained discovery configs, read back at start: unchanged ones are not
         # re-sent and ones no longer in the config are cleared (no ghost entities in HA).
-        self._our_configs = [f"{prefix}/+/{NODE_PREFIX}{room.id}/+/config" for room in config.rooms]
+        self._our_configs = our_config_filters(config)
         self._retained_configs: dict[str, bytes] = {}
         topics = [
             *self.pipeline.subscriptions,
@@ -206,7 +209,7 @@ class Service:
         self._published_status: dict[str, dict[str, WhyValue]] = {}
         self._stopping = asyncio.Event()
         self._ha_born = asyncio.Event()
-        self._summaries: dict[str, tuple[str, str]] = {}  # room → last summary topic, JSON
+        self._summaries: dict[str, Publish] = {}  # room → its last summary, re-sent on connect
         self.commands_refused = 0
         self.clock_steps = 0
         self.tick_late_max_s = 0.0  # the latest a tick has run, for tests and /metrics
@@ -525,8 +528,7 @@ class Service:
             first = False
             await self._publish_rules_problem()
             await self._publish_status(force=True)
-            for document in self._summaries.values():
-                await self.mqtt.publish(*document, qos=1, retain=True)
+            await self._publish(self._summaries.values())
             self._ha_born.clear()
             lost = asyncio.create_task(self.mqtt.wait_for(lambda: self.mqtt.state is not connected))
             born = asyncio.create_task(self._ha_born.wait())
@@ -552,11 +554,12 @@ class Service:
         self._retained_configs = {topic: payload.encode() for topic, payload in messages}
 
     async def _publish_rules_problem(self) -> None:
-        base = self.config.mqtt.base_topic
-        problem = "ON" if self.rules_problems else "OFF"
-        attributes = json.dumps({"errors": self.rules_problems})
-        await self.mqtt.publish(f"{base}/rules/problem", problem, qos=1, retain=True)
-        await self.mqtt.publish(f"{base}/rules/problem/attributes", attributes, qos=1, retain=True)
+        await self._publish(rules_problem_messages(self.config, self.rules_problems))
+
+    async def _publish(self, messages: Iterable[Publish]) -> None:
+        """Publish what the HA contract encoded, QoS 1 (held while the broker is away)."""
+        for topic, payload, retain in messages:
+            await self.mqtt.publish(topic, payload, qos=1, retain=retain)
 
     async def close_nights(self) -> list[NightSummary]:
         """Summarise every open night now (the demo's night is over; a recording ended)."""
@@ -587,26 +590,15 @@ class Service:
                 night_states=self._night_states(),
             )
             await self._stored(write)
-        base = self.config.mqtt.base_topic
-        for event in out.events:
-            await self.mqtt.publish(f"{base}/{event.room}/event", self._event_json(event), qos=1)
-        for notice in out.notices:
-            await self.mqtt.publish(
-                f"{base}/{notice.room}/notice", self._notice_json(notice), qos=1, retain=True
-            )
+        config = self.config
+        await self._publish(event_message(config, event) for event in out.events)
+        await self._publish(notice_message(config, notice) for notice in out.notices)
         for action in out.actions:
             await self._act(action)
         for summary in out.summaries:
-            await self._publish_summary(summary)
-
-    async def _publish_summary(self, summary: NightSummary) -> None:
-        """The summary, retained for HA's sensors and dashboard, and a `summary_ready` event."""
-        topics = room_topics(self.config.mqtt.base_topic, summary.room)
-        document = summary.to_dict() | {"night": summary.night_date, "text": render_text(summary)}
-        self._summaries[summary.room] = (topics.summary, json.dumps(document))
-        await self.mqtt.publish(*self._summaries[summary.room], qos=1, retain=True)
-        ready = {"event_type": "summary_ready", "night": summary.night_date}
-        await self.mqtt.publish(topics.event, json.dumps(ready), qos=1)
+            document, ready = summary_messages(config, summary)
+            self._summaries[summary.room] = document
+            await self._publish((document, ready))
 
     async def _publish_status(self, *, force: bool = False) -> None:
         """Each room's live state, retained, whenever it changed."""
@@ -614,8 +606,8 @@ class Service:
         for room_id, room in self.pipeline.rooms.items():
             status = room.status(now)
             if force or status != self._published_status.get(room_id):
-                topic = f"{self.config.mqtt.base_topic}/{room_id}/state"
-                if await self.mqtt.publish(topic, json.dumps(status), qos=1, retain=True):
+                topic, payload, retain = state_message(self.config, room_id, status)
+                if await self.mqtt.publish(topic, payload, qos=1, retain=retain):
                     self._published_status[room_id] = status
 
     async def _act(self, action: Action) -> None:
@@ -666,30 +658,6 @@ class Service:
         task = asyncio.create_task(self._stored(self.store.mark_delivered([kept[1]])))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    def _event_json(self, event: MovementEvent) -> str:
-        zone = self.config.zone
-        return json.dumps(
-            {
-                "event_type": str(event.kind),
-                "start": iso(event.start, zone),
-                "end": iso(event.end, zone),
-                "peak": round(event.peak, 3),
-                "confidence": round(event.confidence, 3),
-                "spasm_like": event.spasm_like,
-            }
-        )
-
-    def _notice_json(self, notice: Notice) -> str:
-        zone = self.config.zone
-        return json.dumps(
-            {
-                "sensor": notice.sensor_id,
-                "time": iso(notice.t, zone),
-                "code": notice.code,
-                "message": notice.message,
-            }
-        )
 
 
 class Recorder:

@@ -30,7 +30,9 @@ from typing import Any, Literal
 
 from integration.config import RoomConfig, ServiceConfig
 from integration.core.comfort import State
-from integration.core.events import MovementKind
+from integration.core.events import MovementEvent, MovementKind, Notice
+from integration.core.localtime import iso
+from integration.core.summary import NightSummary, render_text
 
 __all__ = [
     "BAND_COMMAND_MAX_C",
@@ -81,6 +83,7 @@ class RoomTopics:
 
     state: str
     event: str
+    notice: str  # what a detector cannot see (retained, the latest per room)
     summary: str
     set_band_low: str
     set_band_high: str
@@ -121,6 +124,7 @@ def room_topics(base: str, room_id: str) -> RoomTopics:
     return RoomTopics(
         state=f"{room}/state",
         event=f"{room}/event",
+        notice=f"{room}/notice",
         summary=f"{room}/summary",
         set_band_low=f"{room}/set/band_low",
         set_band_high=f"{room}/set/band_high",
@@ -132,6 +136,67 @@ def room_topics(base: str, room_id: str) -> RoomTopics:
 def rules_problem_topics(base: str) -> tuple[str, str]:
     """The service-wide rules problem: its ON/OFF state topic and its attributes topic."""
     return f"{base}/rules/problem", f"{base}/rules/problem/attributes"
+
+
+Publish = tuple[str, str, bool]  # topic, payload, retained
+
+
+def event_message(config: ServiceConfig, event: MovementEvent) -> Publish:
+    """A movement event for HA's `event` entity (its `event_type` is the kind)."""
+    zone = config.zone
+    payload = {
+        "event_type": str(event.kind),
+        "start": iso(event.start, zone),
+        "end": iso(event.end, zone),
+        "peak": round(event.peak, 3),
+        "confidence": round(event.confidence, 3),
+        "spasm_like": event.spasm_like,
+    }
+    return room_topics(config.mqtt.base_topic, event.room).event, json.dumps(payload), False
+
+
+def notice_message(config: ServiceConfig, notice: Notice) -> Publish:
+    """A notice about what a detector cannot see, retained so a late subscriber reads it."""
+    payload = {
+        "sensor": notice.sensor_id,
+        "time": iso(notice.t, config.zone),
+        "code": notice.code,
+        "message": notice.message,
+    }
+    return room_topics(config.mqtt.base_topic, notice.room).notice, json.dumps(payload), True
+
+
+def summary_messages(config: ServiceConfig, summary: NightSummary) -> list[Publish]:
+    """The night's summary, retained for HA's sensors and dashboard, and a `summary_ready` event."""
+    topics = room_topics(config.mqtt.base_topic, summary.room)
+    document = summary.to_dict() | {"night": summary.night_date, "text": render_text(summary)}
+    ready = {"event_type": "summary_ready", "night": summary.night_date}
+    return [(topics.summary, json.dumps(document), True), (topics.event, json.dumps(ready), False)]
+
+
+def state_message(config: ServiceConfig, room_id: str, status: Mapping[str, Any]) -> Publish:
+    """A room's live state, retained: every sensor entity of the room reads its field."""
+    return room_topics(config.mqtt.base_topic, room_id).state, json.dumps(status), True
+
+
+def rules_problem_messages(config: ServiceConfig, problems: list[str]) -> list[Publish]:
+    """The rules problem entity: ON with the located errors while the last reload failed."""
+    state, attributes = rules_problem_topics(config.mqtt.base_topic)
+    return [
+        (state, "ON" if problems else "OFF", True),
+        (attributes, json.dumps({"errors": problems}), True),
+    ]
+
+
+def birth_topic(config: ServiceConfig) -> str:
+    """Where HA says `online` when it (re)starts: then every entity must be announced again."""
+    return f"{config.homeassistant.discovery_prefix}/status"
+
+
+def our_config_filters(config: ServiceConfig) -> list[str]:
+    """Filters matching our own retained discovery configs, read back at start."""
+    prefix = config.homeassistant.discovery_prefix
+    return [f"{prefix}/+/{NODE_PREFIX}{room.id}/+/config" for room in config.rooms]
 
 
 def discovery_messages(

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["night_bounds", "night_date", "parse_hhmm"]
+__all__ = ["iso", "night_bounds", "night_date", "parse_hhmm"]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # A night is dated by the evening it began: its date runs from local noon to the next noon,
@@ -35,3 +35,8 @@ def night_bounds(day: date, zone: ZoneInfo) -> tuple[float, float]:
     start = datetime.combine(day, _NOON, zone)
     end = datetime.combine(day + timedelta(days=1), _NOON, zone)
     return start.timestamp(), end.timestamp()
+
+
+def iso(t: float, zone: ZoneInfo) -> str:
+    """UTC epoch seconds as ISO 8601 with the zone's offset, to the millisecond."""
+    return datetime.fromtimestamp(t, zone).isoformat(timespec="milliseconds")
