@@ -10,34 +10,29 @@ import contextlib
 import logging
 import signal
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from paho.mqtt.client import topic_matches_sub
 from watchfiles import awatch
 
 from integration import __version__
 from integration.adapters.ha_discovery import (
     BandCommand,
+    Command,
+    HomeAssistantLink,
     PauseCommand,
     Publish,
     SummaryNowCommand,
-    birth_topic,
-    clear_messages,
-    command_topics,
-    discovery_messages,
     event_message,
-    messages_to_publish,
     notice_message,
-    our_config_filters,
-    parse_command,
     rules_problem_messages,
     state_message,
     summary_messages,
 )
 from integration.adapters.ha_rest import HomeAssistantActions
+from integration.adapters.history import STORE_ERROR_HOLD_S, History
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import ConnectionState, MqttConnection, MqttSettings
 from integration.adapters.recording import RecordingWriter
@@ -47,11 +42,23 @@ from integration.adapters.web import Health, make_app, start_dashboard
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import Action, ActionKind, MovementEvent, WhyValue
-from integration.core.readings import InboundMessage, Tick
+from integration.core.readings import Tick
 from integration.core.summary import HISTORY_NIGHTS, NightSummary
 from integration.errors import ConfigError, StoreError
 from integration.pipeline import Outputs, Pipeline
 from integration.watchers import Watchers
+
+__all__ = [
+    "FLOOD_QUIET_S",
+    "STORE_ERROR_HOLD_S",
+    "TICK_DRAIN_WAIT_S",
+    "Recorder",
+    "Service",
+    "home_assistant_actions",
+    "mqtt_settings",
+    "publish_messages",
+    "run_until_signalled",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,9 +73,6 @@ SUPPORT_URL = "https://github.com/smart-bedroom/smart-bedroom"
 RECENT_EVENTS = 5000
 # An open night is saved this often: a crash loses at most this much of it.
 NIGHT_SAVE_S = 60.0
-# /healthz shows the store failing this long after its last failed write: every room is saved
-# each NIGHT_SAVE_S, so a store that still cannot write fails again well within it.
-STORE_ERROR_HOLD_S = 2 * NIGHT_SAVE_S
 # A tick waits at most this long (real seconds) for queued messages to be handled first.
 TICK_DRAIN_WAIT_S = 0.25
 # Ingest hands the loop over this often: taking from a non-empty queue never yields.
@@ -106,30 +110,6 @@ def home_assistant_actions(config: ServiceConfig) -> HomeAssistantActions | None
         _LOGGER.warning("Home Assistant: no token found (%s); HA actions are off", ha.token)
         return None
     return HomeAssistantActions(ha.url, token)
-
-
-def action_to_json(action: Action) -> dict[str, Any]:
-    """An action as the outbox keeps it."""
-    return {
-        "room": action.room,
-        "t": action.t,
-        "kind": str(action.kind),
-        "target": action.target,
-        "data": dict(action.data),
-        "why": dict(action.why),
-    }
-
-
-def action_from_json(payload: Mapping[str, Any]) -> Action:
-    """The action an outbox row holds."""
-    return Action(
-        room=payload["room"],
-        t=payload["t"],
-        kind=ActionKind(payload["kind"]),
-        target=payload["target"],
-        data=payload["data"],
-        why=payload["why"],
-    )
 
 
 async def publish_messages(
@@ -184,37 +164,25 @@ class Service:
         self.tick_lag_s = tick_lag_s
         self.tick_every_s = tick_every_s  # a second; more on a sped-up clock, to spare the CPU
         self.pipeline = Pipeline(config, load_rules(rules_dir))
-        self._birth_topic = birth_topic(config)
-        self._command_topics = set(command_topics(config))
-        # Our own retained discovery configs, read back at start: unchanged ones are not
-        # re-sent and ones no longer in the config are cleared (no ghost entities in HA).
-        self._our_configs = our_config_filters(config)
-        self._retained_configs: dict[str, bytes] = {}
-        topics = [
-            *self.pipeline.subscriptions,
-            *sorted(self._command_topics),
-            self._birth_topic,
-            *self._our_configs,
-        ]
+        self.ha = HomeAssistantLink(
+            config,
+            version=__version__,
+            support_url=SUPPORT_URL,
+            settle_s=discovery_settle_s,
+            birth_delay_s=birth_delay_s,
+        )
+        topics = [*self.pipeline.subscriptions, *self.ha.subscriptions]
         self.mqtt = MqttConnection(
             mqtt or mqtt_settings(config), [(topic, 1) for topic in topics], self.clock.now
         )
         self.home_assistant = home_assistant or home_assistant_actions(config)
         self.rules_problems: list[str] = []  # of the last reload; empty when the rules are good
         self.rules_reload_failures = 0
-        self.store: Store | None = None
-        self.store_failures = 0
-        self.store_error: str | None = None  # the last failed write's reason
-        self._store_failed_at: float | None = None  # service time of the last failed write
         self._published_status: dict[str, dict[str, WhyValue]] = {}
         self._stopping = asyncio.Event()
-        self._ha_born = asyncio.Event()
         self._summaries: dict[str, Publish] = {}  # room → its last summary, re-sent on connect
-        self.commands_refused = 0
         self.clock_steps = 0
         self.tick_late_max_s = 0.0  # the latest a tick has run, for tests and /metrics
-        self.birth_delay_s = birth_delay_s
-        self.discovery_settle_s = discovery_settle_s
         self.recent_events: deque[MovementEvent] = deque(maxlen=RECENT_EVENTS)
         self.dashboard_url: str | None = None
         self.metrics = ServiceMetrics()
@@ -225,12 +193,25 @@ class Service:
             self._dropped,
         )
         self._rejected_seen: dict[str, int] = {}
-        # HA actions kept in the store's outbox until HA has them: id(action) → (action, row id).
-        self._outbox: dict[int, tuple[Action, int]] = {}
-        self._background: set[asyncio.Task[None]] = set()
-        if self.home_assistant is not None:
-            self.home_assistant.on_done = self._delivered
+        self.history = History(
+            config.store.path, self.clock.now, self.home_assistant, self.metrics.store_failure
+        )
         self._watchers = Watchers()
+
+    @property
+    def store(self) -> Store | None:
+        """The history store, None while it cannot be opened."""
+        return self.history.store
+
+    @property
+    def store_failures(self) -> int:
+        """History writes that failed since start."""
+        return self.history.failures
+
+    @property
+    def undelivered(self) -> int:
+        """HA actions kept in the outbox, not yet delivered."""
+        return self.history.undelivered
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
         """Return once `predicate()` holds; re-checked after every handled input."""
@@ -238,14 +219,17 @@ class Service:
 
     async def run(self) -> None:
         """Run until cancelled."""
-        await self._open_store()
+        if await self.history.open():
+            await self._resume_nights()
         dashboard = await self._start_dashboard()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.mqtt.run(), name="mqtt-connection")
                 group.create_task(self._ingest(), name="ingest")
                 group.create_task(self._tick(), name="ticker")
-                group.create_task(self._announce(), name="announce")
+                group.create_task(
+                    self.ha.run(self.mqtt, self._stopping, self._states), name="announce"
+                )
                 group.create_task(self._keep_history(), name="history")
                 if self.home_assistant is not None:
                     group.create_task(self.home_assistant.run(), name="home-assistant-actions")
@@ -261,10 +245,8 @@ class Service:
         finally:
             if dashboard is not None:
                 await dashboard.cleanup()
-            if self.store is not None:
-                await self._save_nights()
-                with contextlib.suppress(StoreError):
-                    await self.store.close()
+            await self._save_nights()
+            await self.history.close()
 
     async def _start_dashboard(self) -> web.AppRunner | None:
         """The dashboard, JSON API, /healthz and /metrics; the service runs on without them."""
@@ -303,19 +285,12 @@ class Service:
         """
         ha = self.home_assistant
         now = self.clock.now()
-        failed_at = self._store_failed_at
-        if self.store is None:
-            store = "unavailable"
-        elif failed_at is not None and now - failed_at < STORE_ERROR_HOLD_S:
-            store = f"error: {self.store_error}"
-        else:
-            store = "ok"
         return Health(
             broker=str(self.mqtt.state),
             home_assistant="disabled" if ha is None else str(ha.state),
             last_seen=dict(self.pipeline.stats.last_seen),
-            store=store,
-            store_failures=self.store_failures,
+            store=self.history.status(),
+            store_failures=self.history.failures,
             flooding=self.mqtt.flooding_since(now - FLOOD_QUIET_S),
             dropped=self._dropped(),
         )
@@ -329,28 +304,20 @@ class Service:
             "oversize": counters.dropped_oversize,
         }
 
-    async def _open_store(self) -> None:
-        """Open the history and resume nights a restart interrupted; the room never waits on it."""
+    async def _resume_nights(self) -> None:
+        """Each room takes back its last nights and the night a restart interrupted."""
+        store = self.history.store
+        if store is None:
+            return
         try:
-            self.store = await Store.open(self.config.store.path)
             for room_id, room in self.pipeline.rooms.items():
-                room.remember(await self.store.last_summaries(room_id, HISTORY_NIGHTS))
-                state = await self.store.load_night_state(room_id)
+                room.remember(await store.last_summaries(room_id, HISTORY_NIGHTS))
+                state = await store.load_night_state(room_id)
                 if state is not None:
                     room.restore(state)
                     _LOGGER.info("room %s: resumed the night from the history store", room_id)
-            if self.home_assistant is not None:
-                for row, _created, _kind, payload in await self.store.pending_outbox():
-                    action = action_from_json(payload)
-                    self._outbox[id(action)] = (action, row)
-                    self.home_assistant.submit(action)
-                if self._outbox:
-                    _LOGGER.info(
-                        "Home Assistant: %d undelivered action(s) to send", len(self._outbox)
-                    )
         except StoreError as err:
-            self.store_failures += 1
-            _LOGGER.error("history store unavailable, running without it: %s", err)
+            _LOGGER.error("history store: nights not resumed: %s", err)
 
     async def _keep_history(self) -> None:
         """Save each open night every minute (a restart resumes it); prune old history daily."""
@@ -358,48 +325,15 @@ class Service:
         while True:
             await self.clock.sleep_until(self.clock.now() + NIGHT_SAVE_S)
             await self._save_nights()
-            if self.store is not None and self.clock.now() >= next_prune:
+            if self.clock.now() >= next_prune:
                 next_prune = self.clock.now() + 86_400
-                await self._stored(
-                    self.store.prune(self.config.store.retention_days, self.clock.now())
-                )
+                await self.history.prune(self.config.store.retention_days)
 
     async def _save_nights(self) -> None:
-        if self.store is not None:
-            await self._stored(self.store.record(night_states=self._night_states()))
+        await self.history.record(night_states=self._night_states())
 
     def _night_states(self) -> dict[str, dict[str, Any]]:
         return {room_id: room.snapshot() for room_id, room in self.pipeline.rooms.items()}
-
-    async def _stored(self, write: Awaitable[object]) -> None:
-        """Run a history write; a failure (disk full, locked) is logged and counted, never raised.
-
-        A new reason is an ERROR, its repeats DEBUG; once a write succeeds after
-        STORE_ERROR_HOLD_S without failures, one INFO line says the store is back. (A success
-        alone proves little: a write with no rows succeeds on a full disk too.)
-        """
-        now = self.clock.now()
-        try:
-            await write
-        except StoreError as err:
-            self._store_failed(err, "the room is still controlled")
-            return
-        failed_at = self._store_failed_at
-        if failed_at is not None and now - failed_at >= STORE_ERROR_HOLD_S:
-            self.store_error = self._store_failed_at = None
-            _LOGGER.info(
-                "history store: writing again (%d failed write(s) since start)",
-                self.store_failures,
-            )
-
-    def _store_failed(self, err: StoreError, consequence: str) -> None:
-        """Count a failed history write; log a new reason as an ERROR, its repeats as DEBUG."""
-        self.store_failures += 1
-        self.metrics.store_failure()
-        level = logging.DEBUG if str(err) == self.store_error else logging.ERROR
-        self.store_error = str(err)
-        self._store_failed_at = self.clock.now()
-        _LOGGER.log(level, "history store: %s; %s", err, consequence)
 
     async def _ingest(self) -> None:
         handled = 0
@@ -407,18 +341,10 @@ class Service:
             handled += 1
             if handled % INGEST_YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # a full queue never blocks, so let the ticker in
-            if message.topic in self._command_topics:
-                await self._command(message)
-            elif message.topic == self._birth_topic:
-                if message.payload.strip() == b"online":
-                    self._ha_born.set()
-            elif message.topic.endswith("/config") and any(
-                topic_matches_sub(f, message.topic) for f in self._our_configs
-            ):
-                if message.payload:
-                    self._retained_configs[message.topic] = message.payload
-                else:  # cleared
-                    self._retained_configs.pop(message.topic, None)
+            if self.ha.is_ours(message.topic):
+                command = self.ha.take(message)
+                if command is not None:
+                    await self._command(command)
             else:
                 out = self.pipeline.handle(message)
                 self._count_ingest()
@@ -435,13 +361,8 @@ class Service:
                 for _ in range(new):
                     self.metrics.rejected(reason)
 
-    async def _command(self, message: InboundMessage) -> None:
+    async def _command(self, command: Command) -> None:
         """A control in HA was used: tonight's band, the pause switch, or summary now."""
-        command = parse_command(self.config, message.topic, message.payload)
-        if command is None:
-            self.commands_refused += 1
-            _LOGGER.warning("refused a command on %s: not one HA's controls send", message.topic)
-            return
         room = self.pipeline.rooms[command.room]
         now = self.clock.now()
         out = Outputs()
@@ -516,42 +437,11 @@ class Service:
         await self._publish_rules_problem()
         return not self.rules_problems
 
-    async def _announce(self) -> None:
-        """On every (re)connection, and after HA's birth message, publish what HA must know."""
-        connected = ConnectionState.CONNECTED
-        first = True
-        while not self._stopping.is_set():
-            await self.mqtt.wait_for(lambda: self.mqtt.state is connected)
-            if first:  # let our retained configs arrive, to send only what changed
-                await asyncio.sleep(self.discovery_settle_s)
-            await self._publish_discovery(everything=not first)
-            first = False
-            await self._publish_rules_problem()
-            await self._publish_status(force=True)
-            await self._publish(self._summaries.values())
-            self._ha_born.clear()
-            lost = asyncio.create_task(self.mqtt.wait_for(lambda: self.mqtt.state is not connected))
-            born = asyncio.create_task(self._ha_born.wait())
-            try:
-                await asyncio.wait({lost, born}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                lost.cancel()
-                born.cancel()
-            if born.done() and not born.cancelled():
-                # HA restarted: it forgets entities not re-announced; give it time to subscribe.
-                _LOGGER.info(
-                    "Home Assistant came online: announcing again in %.0f s", self.birth_delay_s
-                )
-                await asyncio.sleep(self.birth_delay_s)
-
-    async def _publish_discovery(self, *, everything: bool) -> None:
-        """Every entity's retained config; at start only the changed ones, and clear ghosts."""
-        messages = discovery_messages(self.config, __version__, support_url=SUPPORT_URL)
-        to_send = messages if everything else messages_to_publish(messages, self._retained_configs)
-        to_send += clear_messages(self._retained_configs, [topic for topic, _ in messages])
-        for topic, payload in to_send:
-            await self.mqtt.publish(topic, payload, qos=1, retain=True)
-        self._retained_configs = {topic: payload.encode() for topic, payload in messages}
+    async def _states(self) -> None:
+        """What HA reads, sent again when it (re)subscribes: rules problem, states, summaries."""
+        await self._publish_rules_problem()
+        await self._publish_status(force=True)
+        await self._publish(self._summaries.values())
 
     async def _publish_rules_problem(self) -> None:
         await self._publish(rules_problem_messages(self.config, self.rules_problems))
@@ -581,15 +471,14 @@ class Service:
             self.metrics.event(str(event.kind))
         for action in out.actions:
             self.metrics.action(str(action.kind))
-        if self.store is not None and (out.events or out.actions or out.summaries or out.nights):
-            write = self.store.record(
+        if out.events or out.actions or out.summaries or out.nights:
+            await self.history.record(
                 events=out.events,
                 actions=out.actions,
                 minutes=out.minutes,
                 summaries=out.summaries,
                 night_states=self._night_states(),
             )
-            await self._stored(write)
         config = self.config
         await self._publish(event_message(config, event) for event in out.events)
         await self._publish(notice_message(config, notice) for notice in out.notices)
@@ -631,33 +520,7 @@ class Service:
                     action.target,
                 )
             else:
-                await self._keep_in_outbox(action)
-                self.home_assistant.submit(action)
-
-    @property
-    def undelivered(self) -> int:
-        """HA actions kept in the outbox, not yet delivered."""
-        return len(self._outbox)
-
-    async def _keep_in_outbox(self, action: Action) -> None:
-        """Persist an HA action until delivered: HA may be away for hours, or we may restart."""
-        if self.store is None:
-            return
-        try:
-            row = await self.store.add_outbox(action.t, "ha_action", action_to_json(action))
-        except StoreError as err:
-            self._store_failed(err, "the action is kept in memory only")
-            return
-        self._outbox[id(action)] = (action, row)
-
-    def _delivered(self, action: Action) -> None:
-        """The HA worker is done with an action: mark its outbox row, in the background."""
-        kept = self._outbox.pop(id(action), None)
-        if kept is None or self.store is None:
-            return
-        task = asyncio.create_task(self._stored(self.store.mark_delivered([kept[1]])))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+                await self.history.send(action)
 
 
 class Recorder:

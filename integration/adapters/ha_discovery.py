@@ -22,16 +22,22 @@ Theory of operation
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from paho.mqtt.client import topic_matches_sub
+
+from integration.adapters.mqtt import ConnectionState, MqttConnection
 from integration.config import RoomConfig, ServiceConfig
 from integration.core.comfort import State
 from integration.core.events import MovementEvent, MovementKind, Notice
 from integration.core.localtime import iso
+from integration.core.readings import InboundMessage
 from integration.core.summary import NightSummary, render_text
 
 __all__ = [
@@ -53,6 +59,8 @@ __all__ = [
     "room_topics",
     "rules_problem_topics",
 ]
+
+_LOGGER = logging.getLogger(__name__)
 
 NODE_PREFIX = "smart_bedroom_"  # node ids, device identifiers and unique_ids start with it
 MANUFACTURER = "smart-bedroom"
@@ -614,3 +622,108 @@ def _band_value(text: str) -> float | None:
     if not math.isfinite(value_c) or not BAND_COMMAND_MIN_C <= value_c <= BAND_COMMAND_MAX_C:
         return None
     return value_c
+
+
+class HomeAssistantLink:
+    """Our side of the contract on a live connection: what we listen to, and (re)announcing.
+
+    HA forgets entities not re-announced after it restarts, so every (re)connection and every
+    birth message (`<discovery_prefix>/status` = online) re-sends discovery and the states.
+    Our own retained configs are read back at start: unchanged ones are not re-sent and ones no
+    longer in the config are cleared (no ghost entities in HA).
+    """
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        version: str,
+        support_url: str | None,
+        settle_s: float,
+        birth_delay_s: float,
+    ) -> None:
+        self.config = config
+        self.version = version
+        self.support_url = support_url
+        self.settle_s = settle_s  # retained configs arrive right after subscribing
+        self.birth_delay_s = birth_delay_s  # HA subscribes a moment after it says online
+        self.commands_refused = 0
+        self._birth_topic = birth_topic(config)
+        self._command_topics = frozenset(command_topics(config))
+        self._config_filters = our_config_filters(config)
+        self._retained: dict[str, bytes] = {}
+        self._born = asyncio.Event()
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """Topic filters the contract needs: commands, HA's birth, our retained configs."""
+        return [*sorted(self._command_topics), self._birth_topic, *self._config_filters]
+
+    def is_ours(self, topic: str) -> bool:
+        """The message belongs to the contract, not to a sensor."""
+        return (
+            topic in self._command_topics
+            or topic == self._birth_topic
+            or (
+                topic.endswith("/config")
+                and any(topic_matches_sub(f, topic) for f in self._config_filters)
+            )
+        )
+
+    def take(self, message: InboundMessage) -> Command | None:
+        """Note a birth or a retained config; a command HA sent, or None."""
+        topic, payload = message.topic, message.payload
+        if topic == self._birth_topic:
+            if payload.strip() == b"online":
+                self._born.set()
+            return None
+        if topic not in self._command_topics:
+            if payload:
+                self._retained[topic] = payload
+            else:  # cleared
+                self._retained.pop(topic, None)
+            return None
+        command = parse_command(self.config, topic, payload)
+        if command is None:
+            self.commands_refused += 1
+            _LOGGER.warning("refused a command on %s: not one HA's controls send", topic)
+        return command
+
+    async def run(
+        self,
+        mqtt: MqttConnection,
+        stopping: asyncio.Event,
+        states: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Announce on every (re)connection and HA birth; `states` re-sends what HA reads."""
+        connected = ConnectionState.CONNECTED
+        first = True
+        while not stopping.is_set():
+            await mqtt.wait_for(lambda: mqtt.state is connected)
+            if first:  # let our retained configs arrive, to send only what changed
+                await asyncio.sleep(self.settle_s)
+            await self._publish_discovery(mqtt, everything=not first)
+            first = False
+            await states()
+            self._born.clear()
+            lost = asyncio.create_task(mqtt.wait_for(lambda: mqtt.state is not connected))
+            born = asyncio.create_task(self._born.wait())
+            try:
+                await asyncio.wait({lost, born}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                lost.cancel()
+                born.cancel()
+            if born.done() and not born.cancelled():
+                _LOGGER.info(
+                    "Home Assistant came online: announcing again in %.0f s", self.birth_delay_s
+                )
+                await asyncio.sleep(self.birth_delay_s)
+
+    async def _publish_discovery(self, mqtt: MqttConnection, *, everything: bool) -> None:
+        """Every entity's retained config; at start only the changed ones, and clear ghosts."""
+        messages = discovery_messages(self.config, self.version, support_url=self.support_url)
+        to_send = messages if everything else messages_to_publish(messages, self._retained)
+        to_send += clear_messages(self._retained, [topic for topic, _ in messages])
+        for topic, payload in to_send:
+            await mqtt.publish(topic, payload, qos=1, retain=True)
+        self._retained = {topic: payload.encode() for topic, payload in messages}

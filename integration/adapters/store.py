@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from integration.core.events import Action, MovementEvent
+from integration.core.events import Action, ActionKind, MovementEvent
 from integration.core.summary import MinuteRecord, NightSummary
 from integration.errors import StoreError
 
@@ -119,6 +119,9 @@ def _explain(path: Path, error: sqlite3.Error) -> str:
     else:
         hint = str(error)
     return f"history store {path}: {hint} ({error})"
+
+
+OUTBOX_HA_ACTION = "ha_action"  # the outbox's kind for a Home Assistant action
 
 
 class Store:
@@ -315,6 +318,18 @@ class Store:
         )
         return [(r["id"], r["created"], r["kind"], json.loads(r["payload"])) for r in rows]
 
+    async def keep_action(self, action: Action) -> int:
+        """Keep a Home Assistant action until it is delivered; returns its outbox id."""
+        return await self.add_outbox(action.t, OUTBOX_HA_ACTION, _action_document(action))
+
+    async def pending_actions(self) -> list[tuple[int, Action]]:
+        """Undelivered Home Assistant actions as (outbox id, action), oldest first."""
+        return [
+            (row, _action_from_document(payload))
+            for row, _created, kind, payload in await self.pending_outbox()
+            if kind == OUTBOX_HA_ACTION
+        ]
+
     async def mark_delivered(self, ids: Iterable[int]) -> None:
         """Mark outbox messages as delivered."""
         async with self._writing() as db:
@@ -345,6 +360,28 @@ class Store:
                 cursor = await db.execute(sql, args)
                 deleted[table] = cursor.rowcount
         return deleted
+
+
+def _action_document(action: Action) -> dict[str, Any]:
+    return {
+        "room": action.room,
+        "t": action.t,
+        "kind": str(action.kind),
+        "target": action.target,
+        "data": dict(action.data),
+        "why": dict(action.why),
+    }
+
+
+def _action_from_document(payload: Mapping[str, Any]) -> Action:
+    return Action(
+        room=payload["room"],
+        t=payload["t"],
+        kind=ActionKind(payload["kind"]),
+        target=payload["target"],
+        data=payload["data"],
+        why=payload["why"],
+    )
 
 
 def _night_row(summary: NightSummary) -> Row:

@@ -22,11 +22,10 @@ def test_a_repeated_batch_is_moved_by_the_lap(
     assert shifted(payload, shift_s) == expected
 
 
-async def test_the_quick_run_measures_the_service_below_the_bare_ceiling_and_finds_spasms() -> None:
+async def test_the_quick_run_finds_the_planted_spasms_live_and_tabulates() -> None:
     results: Results = await measure(plan(quick=True))
     assert results.broker in {"mosquitto", "amqtt"}
     assert results.service.messages > 0
-    assert results.service.per_s < results.bare.per_s
     assert results.events_published > 0
     planted = sum(row.planted for row in results.delays)
     found = sum(row.found_live for row in results.delays)
@@ -36,3 +35,10 @@ async def test_the_quick_run_measures_the_service_below_the_bare_ceiling_and_fin
     lines = table(results)
     assert lines[0].startswith("receiver")
     assert any(line.startswith("all") for line in lines)
+
+
+@pytest.mark.bench
+async def test_the_quick_run_measures_the_service_below_the_bare_ceiling() -> None:
+    results: Results = await measure(plan(quick=True))
+    assert results.service.messages > 0
+    assert results.service.per_s < results.bare.per_s

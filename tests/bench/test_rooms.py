@@ -53,6 +53,7 @@ def test_keeping_up_means_all_handled_little_backlog_nothing_dropped(
     assert step.keeps_up is keeps_up
 
 
+@pytest.mark.bench
 async def test_a_handful_of_rooms_at_ten_times_real_time_is_kept_up_with() -> None:
     steps = await search(speed=10.0, first=2, limit=4, warmup_s=0.5, seconds=1.0)
     assert [s.rooms for s in steps] == [2, 4]

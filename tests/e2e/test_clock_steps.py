@@ -12,8 +12,15 @@ import pytest
 
 from integration.clock import ScaledClock
 from integration.service import Service
-from tests.e2e.test_service_actions import HOT_C, config_for, next_message
-from tests.e2e.test_service_mqtt import publish_all, running, wait
+from tests.e2e.helpers import (
+    HOT_C,
+    SETTLE_S,
+    fan_room_config,
+    next_message,
+    publish_all,
+    running,
+    wait,
+)
 from tests.mosquitto import Mosquitto
 
 SPEED = 120.0  # the fan's 300 s minimum run takes 2.5 s
@@ -46,7 +53,9 @@ async def test_clock_steps_are_said_and_the_fan_still_follows_the_room(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="integration")
     clock = SteppedClock(START, SPEED)
-    service = Service(config_for(mosquitto, unique_topic), None, clock=clock)
+    service = Service(
+        fan_room_config(mosquitto, unique_topic), None, clock=clock, discovery_settle_s=SETTLE_S
+    )
     mqtt = service.mqtt
     temperature = f"{unique_topic}/temp"
     async with (

@@ -22,7 +22,7 @@ import pytest
 
 from integration.adapters.store import Store
 from integration.service import FLOOD_QUIET_S, STORE_ERROR_HOLD_S, Service, mqtt_settings
-from tests.e2e.test_service_mqtt import TIMEOUT_S, running, service_config, wait
+from tests.e2e.helpers import SETTLE_S, TIMEOUT_S, running, service_config, wait
 from tests.mosquitto import Mosquitto
 
 # Mid-night in the deep-sleep band (16.5-18.5 °C) and inside the bedtime window.
@@ -148,7 +148,7 @@ async def test_a_stuck_sensor_loses_its_excess_and_the_other_room_loses_nothing(
     )
     settings = mqtt_settings(config)  # the defaults a real install runs with
     clock = ManualClock(MIDNIGHT)  # stands still through the flood: no bucket refills
-    service = Service(config, None, clock=clock, mqtt=settings)
+    service = Service(config, None, clock=clock, mqtt=settings, discovery_settle_s=SETTLE_S)
     mqtt, stats = service.mqtt, service.pipeline.stats
     stuck, climate_topic = f"{unique_topic}/guest/accel", f"{unique_topic}/bedroom/climate"
     burst = round(2 * settings.max_rate_per_topic)  # what a token bucket lets in at once
@@ -222,7 +222,7 @@ async def test_a_stuck_sensor_loses_its_excess_and_the_other_room_loses_nothing(
 async def test_a_full_disk_costs_history_never_control(
     mosquitto: Mosquitto, unique_topic: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="integration.service")
+    caplog.set_level(logging.INFO, logger="integration.adapters.history")
     # Capping the file at its size refuses only writes that need a new page: a short row
     # still fits in a page's free space. This rule's message is longer than a page of the
     # store (4 KiB), so the hot reading's actions need new pages, as on a disk with none left.
@@ -242,7 +242,7 @@ async def test_a_full_disk_costs_history_never_control(
         update={"store": config.store.model_copy(update={"path": tmp_path / "history.db"})}
     )
     clock = ManualClock(MIDNIGHT)
-    service = Service(config, rules, clock=clock)
+    service = Service(config, rules, clock=clock, discovery_settle_s=SETTLE_S)
     mqtt, stats = service.mqtt, service.pipeline.stats
     climate_topic = f"{unique_topic}/bedroom/climate"
     fan_topic = f"{unique_topic}/bedroom/fan/set"
@@ -287,7 +287,7 @@ async def test_a_full_disk_costs_history_never_control(
         night_after = await store.load_night_state("bedroom")
 
     full = [r for r in caplog.records if "disk is full" in r.getMessage()]
-    assert [(r.name, r.levelno) for r in full] == [("integration.service", logging.ERROR)]
+    assert [(r.name, r.levelno) for r in full] == [("integration.adapters.history", logging.ERROR)]
     assert "the room is still controlled" in full[0].getMessage()
     assert failures >= 1
     assert failing["store"].startswith("error: ")

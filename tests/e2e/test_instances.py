@@ -11,8 +11,7 @@ from integration import __version__
 from integration.adapters.ha_discovery import discovery_messages
 from integration.config import ServiceConfig
 from integration.service import Service
-from tests.e2e.test_service_actions import next_message
-from tests.e2e.test_service_mqtt import running
+from tests.e2e.helpers import SETTLE_S, next_message, running
 from tests.mosquitto import Mosquitto
 
 
@@ -50,7 +49,8 @@ async def test_each_room_is_one_device_and_goes_unavailable_with_its_instance(
         discovery_messages(second, __version__)
     )
     configs: dict[str, dict[str, Any]] = {}
-    east, west = Service(first, None), Service(second, None)
+    east = Service(first, None, discovery_settle_s=SETTLE_S)
+    west = Service(second, None, discovery_settle_s=SETTLE_S)
     async with (
         aiomqtt.Client(mosquitto.host, mosquitto.port) as ha,
         running(east.run, east.mqtt),

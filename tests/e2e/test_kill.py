@@ -28,12 +28,11 @@ import yaml
 from integration.adapters.broker import free_port
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig, load_config
+from integration.core.localtime import iso
 from integration.core.simulation.night import Label, NightSpec, simulate_night
-from integration.replay import iso
 from integration.service import mqtt_settings, publish_messages
-from tests.e2e.test_live_simulation import SPEED, bedroom_config, short_night
+from tests.e2e.helpers import REPO, SPEED, bedroom_config, short_night
 from tests.mosquitto import Mosquitto
-from tests.test_cli import REPO
 
 Message = tuple[float, str, bytes]  # (t, topic, payload) as the simulator sends it
 

@@ -12,44 +12,20 @@ import aiomqtt
 from integration import __version__
 from integration.adapters.ha_discovery import discovery_messages
 from integration.clock import ScaledClock
-from integration.config import ServiceConfig
 from integration.core.room import Outputs, RoomCore
-from integration.core.simulation.night import NightSpec, simulate_night
+from integration.core.simulation.night import simulate_night
 from integration.service import Service, mqtt_settings, publish_messages
-from tests.e2e.test_service_actions import next_message
-from tests.e2e.test_service_mqtt import running, service_config, wait
+from tests.e2e.helpers import (
+    REPO,
+    SETTLE_S,
+    SPEED,
+    bedroom_config,
+    next_message,
+    running,
+    short_night,
+    wait,
+)
 from tests.mosquitto import Mosquitto
-from tests.test_cli import REPO
-
-SPEED = 100.0  # 12 minutes of night in about 7 s; faster, the host's scheduling skews arrival times
-
-
-def short_night(unique_topic: str, seed: int = 5) -> NightSpec:
-    """12 minutes of night with a few planted movements, on the test's own topics."""
-    return NightSpec(
-        seed=seed,
-        hours=0.2,
-        jerks=2,
-        clonus=1,
-        plm_series=0,
-        turnovers=1,
-        get_ups=0,
-        dropouts=0,
-        tonic=0,
-        accel_topic=f"{unique_topic}/bed/accel",
-        occupancy_topic=f"{unique_topic}/bed/occupancy",
-        climate_topic=f"{unique_topic}/climate",
-    )
-
-
-def bedroom_config(broker: Mosquitto, unique_topic: str, spec: NightSpec) -> ServiceConfig:
-    sensors = [
-        {"id": "bed", "kind": "motion", "topic": spec.accel_topic},
-        {"id": "occ", "kind": "occupancy", "topic": spec.occupancy_topic},
-        {"id": "temp", "kind": "temperature", "topic": spec.climate_topic},
-    ]
-    room = {"id": "bedroom", "name": "Bedroom", "sensors": sensors}
-    return service_config(broker, unique_topic, room)
 
 
 async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
@@ -59,7 +35,7 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
     night = simulate_night(spec)
     clock = ScaledClock(spec.start, SPEED)
     config = bedroom_config(mosquitto, unique_topic, spec)
-    service = Service(config, REPO / "rules", clock=clock)
+    service = Service(config, REPO / "rules", clock=clock, discovery_settle_s=SETTLE_S)
     mqtt = service.mqtt
     publisher = replace(
         mqtt_settings(config), client_id="simulator", availability_topic=f"{unique_topic}/sim"
@@ -137,7 +113,7 @@ async def test_a_restart_mid_night_resumes_the_night_from_the_history_store(
 
     async def serve(part: list[tuple[float, str, bytes]]) -> RoomCore:
         """A fresh service (a new process, the same history file) takes part of the night."""
-        service = Service(config, REPO / "rules", clock=clock)
+        service = Service(config, REPO / "rules", clock=clock, discovery_settle_s=SETTLE_S)
         mqtt = service.mqtt
         async with running(service.run, mqtt):
             sent = await publish_messages(publisher, part, clock)

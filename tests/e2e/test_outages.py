@@ -20,11 +20,9 @@ from integration.clock import ScaledClock
 from integration.core.room import Outputs
 from integration.core.simulation.night import simulate_night
 from integration.service import Service, mqtt_settings, publish_messages
-from tests.adapters.test_mqtt import CuttableLink
-from tests.e2e.test_live_simulation import SPEED, bedroom_config, short_night
-from tests.e2e.test_service_mqtt import running, wait
+from tests.e2e.helpers import REPO, SETTLE_S, SPEED, bedroom_config, running, short_night, wait
 from tests.mosquitto import Mosquitto
-from tests.test_cli import REPO
+from tests.relay import CuttableLink
 
 # The link is down from 30 % to 65 % of the night: three planted jerks and a turnover fall in it.
 CUT_FROM, CUT_TO = 0.30, 0.65
@@ -62,7 +60,9 @@ async def test_an_outage_mid_night_loses_no_message_and_no_movement(
     config = bedroom_config(broker, unique_topic, spec)
     clock = ScaledClock(spec.start, SPEED)
     to_service = replace(mqtt_settings(config), port=link.port, backoff_max_s=0.2)
-    service = Service(config, REPO / "rules", clock=clock, mqtt=to_service)
+    service = Service(
+        config, REPO / "rules", clock=clock, mqtt=to_service, discovery_settle_s=SETTLE_S
+    )
     mqtt = service.mqtt
     sensor = replace(
         mqtt_settings(config), client_id="bed-sensor", availability_topic=f"{unique_topic}/sim"

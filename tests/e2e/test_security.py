@@ -16,7 +16,7 @@ from integration.adapters.mqtt import ConnectionState
 from integration.adapters.store import Store
 from integration.config import SecretRef, ServiceConfig
 from integration.service import Service
-from tests.e2e.test_service_mqtt import publish_all, running, wait
+from tests.e2e.helpers import SETTLE_S, publish_all, running, wait
 from tests.fake_ha import TOKEN, FakeHomeAssistant
 from tests.mosquitto import Mosquitto
 
@@ -58,7 +58,7 @@ async def test_tls_with_a_client_certificate_carries_readings(
         "key_file": str(mosquitto.client_key_file),
     }
     config = secure_config(mosquitto, unique_topic, {"port": mosquitto.tls_port, "tls": tls})
-    service = Service(config, None)
+    service = Service(config, None, discovery_settle_s=SETTLE_S)
     stats = service.pipeline.stats
     async with running(service.run, service.mqtt):
         sensor_tls = aiomqtt.TLSParameters(
@@ -93,6 +93,7 @@ async def test_passwords_and_tokens_never_reach_the_logs(
             mosquitto, unique_topic, login | {"password": {"env": "TEST_WRONG_PASSWORD"}}
         ),
         None,
+        discovery_settle_s=SETTLE_S,
     )
     mqtt = refused.mqtt
     async with running(refused.run, mqtt, until=ConnectionState.AUTH_FAILED):
@@ -105,7 +106,7 @@ async def test_passwords_and_tokens_never_reach_the_logs(
         login | {"password": {"env": "TEST_MQTT_PASSWORD"}},
         ha_url=fake_ha.url,
     )
-    service = Service(config, None)
+    service = Service(config, None, discovery_settle_s=SETTLE_S)
     home_assistant = service.home_assistant
     assert home_assistant is not None
     async with running(service.run, service.mqtt):
@@ -137,7 +138,11 @@ async def test_actions_wait_in_the_outbox_while_home_assistant_is_away_and_go_on
     store = tmp_path / "smart-bedroom.db"  # the e2e tests run from tmp_path
 
     # HA away: a cold room asks for the heater; the call cannot go, it stays in the outbox.
-    service = Service(secure_config(mosquitto, unique_topic, {"port": mosquitto.port}, away), None)
+    service = Service(
+        secure_config(mosquitto, unique_topic, {"port": mosquitto.port}, away),
+        None,
+        discovery_settle_s=SETTLE_S,
+    )
     home_assistant = service.home_assistant
     assert home_assistant is not None
     async with running(service.run, service.mqtt):
@@ -147,7 +152,7 @@ async def test_actions_wait_in_the_outbox_while_home_assistant_is_away_and_go_on
 
     # Restarted with HA back: the kept call goes out once, and the outbox is empty after it.
     config = secure_config(mosquitto, unique_topic, {"port": mosquitto.port}, fake_ha.url)
-    service = Service(config, None)
+    service = Service(config, None, discovery_settle_s=SETTLE_S)
     home_assistant = service.home_assistant
     assert home_assistant is not None
     async with running(service.run, service.mqtt):
@@ -170,6 +175,8 @@ async def test_a_dashboard_open_to_the_network_with_an_empty_token_is_not_starte
     open_dashboard = config.dashboard.model_copy(
         update={"host": "0.0.0.0", "token": SecretRef(env="TEST_DASHBOARD_TOKEN")}  # noqa: S104
     )
-    service = Service(config.model_copy(update={"dashboard": open_dashboard}), None)
+    service = Service(
+        config.model_copy(update={"dashboard": open_dashboard}), None, discovery_settle_s=SETTLE_S
+    )
     async with running(service.run, service.mqtt):
         assert service.dashboard_url is None

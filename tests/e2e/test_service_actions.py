@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import aiomqtt
@@ -14,15 +12,18 @@ import aiomqtt
 from integration import __version__
 from integration.adapters.ha_discovery import discovery_messages
 from integration.adapters.ha_rest import HomeAssistantActions
-from integration.config import ServiceConfig
 from integration.service import Service
-from tests.e2e.test_service_mqtt import TIMEOUT_S, publish_all, running, service_config, wait
+from tests.e2e.helpers import (
+    HOT_C,
+    SETTLE_S,
+    fan_room_config,
+    next_message,
+    publish_all,
+    running,
+    wait,
+)
 from tests.fake_ha import TOKEN, FakeHomeAssistant
 from tests.mosquitto import Mosquitto
-
-# Above every band of the shipped schedule (the highest is the day band's 24 °C), so the
-# fan must run whatever the wall-clock time the test runs at.
-HOT_C = b"30"
 
 SPASM_RULE = """\
 automations:
@@ -39,29 +40,10 @@ automations:
 """
 
 
-def config_for(broker: Mosquitto, prefix: str) -> ServiceConfig:
-    room: dict[str, Any] = {
-        "id": "bedroom",
-        "name": "Bedroom",
-        "sensors": [
-            {"id": "temp", "kind": "temperature", "topic": f"{prefix}/temp", "format": "plain"}
-        ],
-        "actuators": [
-            {"id": "fan", "role": "fan", "command_topic": f"{prefix}/cmnd/fan/POWER"},
-        ],
-    }
-    return service_config(broker, prefix, room)
-
-
-async def next_message(client: aiomqtt.Client) -> aiomqtt.Message:
-    async with asyncio.timeout(TIMEOUT_S):
-        return await anext(aiter(client.messages))
-
-
 async def test_a_hot_room_switches_the_fan_over_mqtt(
     mosquitto: Mosquitto, unique_topic: str
 ) -> None:
-    service = Service(config_for(mosquitto, unique_topic), None)
+    service = Service(fan_room_config(mosquitto, unique_topic), None, discovery_settle_s=SETTLE_S)
     mqtt = service.mqtt
     async with (
         running(service.run, mqtt),
@@ -91,7 +73,12 @@ async def test_a_bad_rule_file_keeps_the_old_rules_and_shows_a_problem(
     good = SPASM_RULE.format(prefix=unique_topic)
     (rules / "automations.yaml").write_text(good, encoding="utf-8")
     home_assistant = HomeAssistantActions(fake_ha.url, TOKEN, rng=random.Random(1))
-    service = Service(config_for(mosquitto, unique_topic), rules, home_assistant=home_assistant)
+    service = Service(
+        fan_room_config(mosquitto, unique_topic),
+        rules,
+        home_assistant=home_assistant,
+        discovery_settle_s=SETTLE_S,
+    )
     before = service.pipeline.rules
     base = f"{unique_topic}/sb"
     mqtt = service.mqtt
@@ -141,9 +128,9 @@ async def test_a_bad_rule_file_keeps_the_old_rules_and_shows_a_problem(
 async def test_home_assistant_coming_online_gets_every_entity_and_state_again(
     mosquitto: Mosquitto, unique_topic: str
 ) -> None:
-    config = config_for(mosquitto, unique_topic)
-    service = Service(config, None)
-    service.birth_delay_s = 0.0  # production waits a few seconds for HA to subscribe
+    config = fan_room_config(mosquitto, unique_topic)
+    # Production waits a few seconds after HA's birth for it to subscribe; this HA already has.
+    service = Service(config, None, discovery_settle_s=SETTLE_S, birth_delay_s=0.0)
     mqtt = service.mqtt
     configs = len(discovery_messages(config, __version__))
     prefix = f"{unique_topic}/ha"

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
 
-from integration.adapters.mqtt import ConnectionState, MqttConnection
+from integration.adapters.mqtt import ConnectionState
 from integration.adapters.recording import read_recording
 from integration.config import ServiceConfig
 from integration.core.readings import InboundMessage
 from integration.core.rules import RuleSet
 from integration.pipeline import Pipeline
 from integration.replay import replay
-from integration.service import Recorder, Service
+from integration.service import Recorder, Service, mqtt_settings
+from tests.e2e.helpers import SETTLE_S, TIMEOUT_S, publish_all, running, service_config, wait
 from tests.mosquitto import Mosquitto
 
-TIMEOUT_S = 10.0
+# Reconnect within 0.1-0.2 s of the broker's return, not production's 0.5-1 s first retry.
+BACKOFF_MAX_S = 0.2
 
 
 def config_for(broker: Mosquitto, prefix: str) -> ServiceConfig:
@@ -88,24 +89,6 @@ def config_for(broker: Mosquitto, prefix: str) -> ServiceConfig:
     return service_config(broker, prefix, {"id": "bedroom", "name": "Bedroom", "sensors": sensors})
 
 
-def service_config(broker: Mosquitto, prefix: str, *rooms: dict[str, Any]) -> ServiceConfig:
-    """The service on the private broker, every topic (discovery too) under the test's prefix."""
-    return ServiceConfig.model_validate(
-        {
-            "timezone": "Europe/London",
-            "mqtt": {
-                "host": broker.host,
-                "port": broker.port,
-                "client_id": "sb_" + prefix[-12:],
-                "base_topic": prefix + "/sb",
-            },
-            "homeassistant": {"enabled": False, "discovery_prefix": prefix + "/ha"},
-            "dashboard": {"port": 0},  # any free port
-            "rooms": list(rooms),
-        }
-    )
-
-
 def payloads(prefix: str) -> list[tuple[str, bytes]]:
     """What real devices send, plus garbage a broken one might."""
     batch = {"t0": 0, "rate": 50, "x": [0.01] * 50, "y": [0.0] * 50, "z": [1.0] * 50}
@@ -136,40 +119,11 @@ def payloads(prefix: str) -> list[tuple[str, bytes]]:
     ]
 
 
-async def publish_all(broker: Mosquitto, messages: list[tuple[str, bytes]]) -> None:
-    async with aiomqtt.Client(broker.host, broker.port) as client:
-        for topic, payload in messages:
-            await client.publish(topic, payload, qos=1)
-
-
-@contextlib.asynccontextmanager
-async def running(
-    main: Callable[[], Any],
-    mqtt: MqttConnection,
-    until: ConnectionState = ConnectionState.CONNECTED,
-) -> AsyncIterator[None]:
-    """`main` runs for the block, which starts once its broker connection is `until`."""
-    task = asyncio.create_task(main(), name="under-test")
-    try:
-        async with asyncio.timeout(TIMEOUT_S):
-            await mqtt.wait_for(lambda: mqtt.state is until)
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def wait(waitable: Any) -> None:
-    async with asyncio.timeout(TIMEOUT_S):
-        await waitable
-
-
 async def test_service_announces_itself_and_turns_every_format_into_readings(
     mosquitto: Mosquitto, unique_topic: str
 ) -> None:
     config = config_for(mosquitto, unique_topic)
-    service = Service(config, None)
+    service = Service(config, None, discovery_settle_s=SETTLE_S)
     mqtt = service.mqtt
     async with running(service.run, mqtt):
         async with aiomqtt.Client(mosquitto.host, mosquitto.port) as watcher:
@@ -200,7 +154,8 @@ async def test_service_rides_out_a_broker_restart_mid_stream(
     mosquitto: Mosquitto, unique_topic: str
 ) -> None:
     config = config_for(mosquitto, unique_topic)
-    service = Service(config, None)
+    quick_retry = replace(mqtt_settings(config), backoff_max_s=BACKOFF_MAX_S)
+    service = Service(config, None, mqtt=quick_retry, discovery_settle_s=SETTLE_S)
     mqtt = service.mqtt
     topic = f"{unique_topic}/plain/temp"
     stats = service.pipeline.stats
@@ -208,8 +163,10 @@ async def test_service_rides_out_a_broker_restart_mid_stream(
         await publish_all(mosquitto, [(topic, b"64")] * 5)
         await wait(service.wait_for(lambda: stats.messages == 5))
         mosquitto.stop()
-        await wait(mqtt.wait_for(lambda: mqtt.state is ConnectionState.BACKING_OFF))
-        mosquitto.start()
+        try:
+            await wait(mqtt.wait_for(lambda: mqtt.state is ConnectionState.BACKING_OFF))
+        finally:
+            mosquitto.start()  # the session's broker, whatever happened
         await wait(mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED))
         await publish_all(mosquitto, [(topic, b"65")] * 5)
         await wait(service.wait_for(lambda: stats.messages == 10))
@@ -255,7 +212,7 @@ async def test_bad_payloads_never_stop_the_service(
     mosquitto: Mosquitto, unique_topic: str, bad: bytes
 ) -> None:
     config = config_for(mosquitto, unique_topic)
-    service = Service(config, None)
+    service = Service(config, None, discovery_settle_s=SETTLE_S)
     mqtt = service.mqtt
     stats = service.pipeline.stats
     topics = sorted(

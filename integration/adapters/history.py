@@ -1,0 +1,169 @@
+"""History as one sink: what the core decided goes to the store, HA actions through the outbox.
+
+It owns the store's health (a failed write is counted and logged, never raised: a full disk
+costs history, never control) and the durable outbox: an HA action is kept in the store until
+the HA worker has delivered it, so HA away for hours, or a restart, loses none and sends none
+twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from integration.adapters.ha_rest import HomeAssistantActions
+from integration.adapters.store import Store
+from integration.core.events import Action, MovementEvent
+from integration.core.summary import MinuteRecord, NightSummary
+from integration.errors import StoreError
+
+__all__ = ["STORE_ERROR_HOLD_S", "History"]
+
+_LOGGER = logging.getLogger(__name__)
+
+# The store shows its error this long after its last failed write: every room is saved each
+# minute, so a store that still cannot write fails again well within it.
+STORE_ERROR_HOLD_S = 120.0
+
+
+class History:
+    """The history store and the outbox of HA actions, with the store's health."""
+
+    def __init__(
+        self,
+        path: Path,
+        now: Callable[[], float],
+        home_assistant: HomeAssistantActions | None,
+        on_failure: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.path = path
+        self.store: Store | None = None
+        self.failures = 0
+        self.error: str | None = None  # the last failed write's reason
+        self._failed_at: float | None = None
+        self._now = now
+        self._on_failure = on_failure
+        self._home_assistant = home_assistant
+        # HA actions kept in the outbox until HA has them: id(action) → (action, outbox row).
+        self._outbox: dict[int, tuple[Action, int]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        if home_assistant is not None:
+            home_assistant.on_done = self._delivered
+
+    async def open(self) -> bool:
+        """Open the store and hand the HA worker what it had not delivered; False without one."""
+        try:
+            self.store = await Store.open(self.path)
+            if self._home_assistant is not None:
+                for row, action in await self.store.pending_actions():
+                    self._outbox[id(action)] = (action, row)
+                    self._home_assistant.submit(action)
+                if self._outbox:
+                    _LOGGER.info(
+                        "Home Assistant: %d undelivered action(s) to send", len(self._outbox)
+                    )
+        except StoreError as err:
+            self.failures += 1
+            _LOGGER.error("history store unavailable, running without it: %s", err)
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Close the store (a checkpoint), once the last writes are in."""
+        if self.store is not None:
+            with contextlib.suppress(StoreError):
+                await self.store.close()
+
+    def status(self) -> str:
+        """What /healthz says of the store: ok, unavailable, or the last error while it holds."""
+        failed_at = self._failed_at
+        if self.store is None:
+            return "unavailable"
+        if failed_at is not None and self._now() - failed_at < STORE_ERROR_HOLD_S:
+            return f"error: {self.error}"
+        return "ok"
+
+    @property
+    def undelivered(self) -> int:
+        """HA actions kept in the outbox, not yet delivered."""
+        return len(self._outbox)
+
+    async def record(
+        self,
+        *,
+        events: Iterable[MovementEvent] = (),
+        actions: Iterable[Action] = (),
+        minutes: Iterable[MinuteRecord] = (),
+        summaries: Iterable[NightSummary] = (),
+        night_states: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Write what one decision produced in one transaction (see `Store.record`)."""
+        if self.store is not None:
+            await self._stored(
+                self.store.record(
+                    events=events,
+                    actions=actions,
+                    minutes=minutes,
+                    summaries=summaries,
+                    night_states=night_states,
+                )
+            )
+
+    async def prune(self, retention_days: float) -> None:
+        """Drop history older than the retention."""
+        if self.store is not None:
+            await self._stored(self.store.prune(retention_days, self._now()))
+
+    async def send(self, action: Action) -> None:
+        """Hand an HA action to the worker, kept in the outbox until it is delivered."""
+        if self._home_assistant is None:
+            return
+        if self.store is not None:
+            try:
+                row = await self.store.keep_action(action)
+            except StoreError as err:
+                self._failed(err, "the action is kept in memory only")
+            else:
+                self._outbox[id(action)] = (action, row)
+        self._home_assistant.submit(action)
+
+    def _delivered(self, action: Action) -> None:
+        """The HA worker is done with an action: mark its outbox row, in the background."""
+        kept = self._outbox.pop(id(action), None)
+        if kept is None or self.store is None:
+            return
+        task = asyncio.create_task(self._stored(self.store.mark_delivered([kept[1]])))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _stored(self, write: Awaitable[object]) -> None:
+        """Run a write; a failure (disk full, locked) is logged and counted, never raised.
+
+        A new reason is an ERROR, its repeats DEBUG; once a write succeeds after
+        STORE_ERROR_HOLD_S without failures, one INFO line says the store is back. (A success
+        alone proves little: a write with no rows succeeds on a full disk too.)
+        """
+        now = self._now()
+        try:
+            await write
+        except StoreError as err:
+            self._failed(err, "the room is still controlled")
+            return
+        failed_at = self._failed_at
+        if failed_at is not None and now - failed_at >= STORE_ERROR_HOLD_S:
+            self.error = self._failed_at = None
+            _LOGGER.info(
+                "history store: writing again (%d failed write(s) since start)", self.failures
+            )
+
+    def _failed(self, err: StoreError, consequence: str) -> None:
+        self.failures += 1
+        self._on_failure()
+        level = logging.DEBUG if str(err) == self.error else logging.ERROR
+        self.error = str(err)
+        self._failed_at = self._now()
+        _LOGGER.log(level, "history store: %s; %s", err, consequence)
