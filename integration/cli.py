@@ -7,6 +7,7 @@ import contextlib
 import csv
 import json
 import logging
+import signal
 import sys
 import tempfile
 import textwrap
@@ -22,7 +23,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from integration import __version__
-from integration.adapters.recording import BadLine, RecordingWriter, read_recording
+from integration.adapters.mqtt import mqtt_settings, publish_messages
+from integration.adapters.recording import BadLine, Recorder, RecordingWriter, read_recording
 from integration.adapters.rulefiles import load_rules
 from integration.adapters.store import ExportTable, Store
 from integration.clock import Clock, ScaledClock, SystemClock
@@ -41,14 +43,9 @@ from integration.demo import DemoResult, run_demo
 from integration.errors import ConfigError, StoreError
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, replay, to_document
-from integration.service import (
-    Recorder,
-    Service,
-    mqtt_settings,
-    publish_messages,
-    run_until_signalled,
-)
+from integration.service import Service
 
+_LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _CONFIG_HELP = "service config YAML (default: the embedded demo bedroom)"
 _RULES_HELP = "directory of rule files (default: built-in defaults)"
@@ -83,6 +80,21 @@ config_option = click.option(
 rules_option = click.option(
     "--rules", "rules", type=click.Path(path_type=Path, file_okay=False), help=_RULES_HELP
 )
+
+
+async def run_until_signalled(main: Callable[[], Awaitable[object]]) -> None:
+    """Run `main` until SIGINT or SIGTERM, then cancel it so adapters say goodbye in order."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(main())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        _LOGGER.info("stopped")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 @click.group()

@@ -18,14 +18,14 @@ from importlib import resources
 from pathlib import Path
 
 from integration.adapters.broker import embedded_broker, free_port
-from integration.adapters.mqtt import ConnectionState
+from integration.adapters.mqtt import ConnectionState, publish_messages
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig, load_config
 from integration.core.events import MovementEvent
 from integration.core.scoring import NightScore, score_night
 from integration.core.simulation.night import NightSpec, scaled_counts, simulate_night
 from integration.core.summary import NightSummary
-from integration.service import Service, mqtt_settings, publish_messages
+from integration.service import Service, mqtt_settings
 
 # Above this many wall seconds of lateness the parser stops trusting device timestamps, so the
 # service must not fall behind: ticks come every 20 ms of wall time and trail it by 50 ms.

@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +33,7 @@ from integration.adapters.ha_discovery import (
 from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.history import STORE_ERROR_HOLD_S, History
 from integration.adapters.metrics import ServiceMetrics
-from integration.adapters.mqtt import ConnectionState, MqttConnection, MqttSettings
-from integration.adapters.recording import RecordingWriter
+from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
 from integration.adapters.rulefiles import load_rules
 from integration.adapters.store import Store
 from integration.adapters.web import Health, make_app, start_dashboard
@@ -52,12 +50,9 @@ __all__ = [
     "FLOOD_QUIET_S",
     "STORE_ERROR_HOLD_S",
     "TICK_DRAIN_WAIT_S",
-    "Recorder",
     "Service",
     "home_assistant_actions",
     "mqtt_settings",
-    "publish_messages",
-    "run_until_signalled",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,25 +76,6 @@ INGEST_YIELD_EVERY = 64
 FLOOD_QUIET_S = 60.0
 
 
-def mqtt_settings(config: ServiceConfig) -> MqttSettings:
-    """The MQTT adapter's settings from validated config, secrets resolved."""
-    mqtt = config.mqtt
-    return MqttSettings(
-        host=mqtt.host,
-        port=mqtt.port,
-        client_id=mqtt.client_id,
-        username=mqtt.username,
-        password=resolve_secret(mqtt.password),
-        tls=mqtt.tls.enabled,
-        ca_file=str(mqtt.tls.ca_file) if mqtt.tls.ca_file else None,
-        cert_file=str(mqtt.tls.cert_file) if mqtt.tls.cert_file else None,
-        key_file=str(mqtt.tls.key_file) if mqtt.tls.key_file else None,
-        tls_insecure=mqtt.tls.insecure,
-        keepalive_s=mqtt.keepalive_s,
-        availability_topic=config.availability_topic,
-    )
-
-
 def home_assistant_actions(config: ServiceConfig) -> HomeAssistantActions | None:
     """The HA REST worker, or None when HA is disabled or no token is available."""
     ha = config.homeassistant
@@ -110,34 +86,6 @@ def home_assistant_actions(config: ServiceConfig) -> HomeAssistantActions | None
         _LOGGER.warning("Home Assistant: no token found (%s); HA actions are off", ha.token)
         return None
     return HomeAssistantActions(ha.url, token)
-
-
-async def publish_messages(
-    settings: MqttSettings,
-    messages: Iterable[tuple[float, str, bytes]],
-    clock: Clock,
-    progress: Callable[[float], None] | None = None,
-) -> int:
-    """Publish `(t, topic, payload)` as a device would, each when `clock` reaches its `t`.
-
-    With a ScaledClock a whole simulated night goes out in minutes; the service on the other
-    side must run on the same scaled clock. Returns how many messages the broker accepted.
-    """
-    connection = MqttConnection(settings, [], clock.now)
-    sent = 0
-    task = asyncio.create_task(connection.run(), name="publisher-connection")
-    try:
-        await connection.wait_for(lambda: connection.state is ConnectionState.CONNECTED)
-        for t, topic, payload in messages:
-            await clock.sleep_until(t)
-            sent += await connection.publish(topic, payload, qos=1)
-            if progress is not None:
-                progress(t)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    return sent
 
 
 class Service:
@@ -521,57 +469,3 @@ class Service:
                 )
             else:
                 await self.history.send(action)
-
-
-class Recorder:
-    """Appends every message on the configured topics to a recording file."""
-
-    def __init__(
-        self,
-        config: ServiceConfig,
-        out: Path,
-        *,
-        clock: Clock | None = None,
-        mqtt: MqttSettings | None = None,
-    ) -> None:
-        self.out = out
-        self.clock: Clock = clock or SystemClock()
-        topics = sorted({spec.topic for spec in config.sensor_specs()})
-        self.mqtt = MqttConnection(
-            mqtt or mqtt_settings(config), [(topic, 1) for topic in topics], self.clock.now
-        )
-        self.written = 0
-        self._watchers = Watchers()
-
-    async def wait_for(self, predicate: Callable[[], bool]) -> None:
-        """Return once `predicate()` holds; re-checked after every written message."""
-        await self._watchers.wait_for(predicate)
-
-    async def run(self) -> None:
-        """Record until cancelled; every line is flushed as it is written."""
-        with RecordingWriter(self.out) as writer:
-
-            async def pump() -> None:
-                async for message in self.mqtt.messages():
-                    writer.write(message)
-                    self.written = writer.written
-                    self._watchers.notify()
-
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self.mqtt.run(), name="mqtt-connection")
-                group.create_task(pump(), name="recorder")
-
-
-async def run_until_signalled(main: Callable[[], Awaitable[object]]) -> None:
-    """Run `main` until SIGINT or SIGTERM, then cancel it so adapters say goodbye in order."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(main())
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
-    try:
-        await task
-    except asyncio.CancelledError:
-        _LOGGER.info("stopped")
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)

@@ -27,11 +27,12 @@ quickly cannot succeed and only floods the broker's log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -40,6 +41,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from integration.adapters.payloads import MAX_PAYLOAD_BYTES
 from integration.backoff import retry_delay
+from integration.clock import Clock
+from integration.config import ServiceConfig, resolve_secret
 from integration.core.readings import InboundMessage
 from integration.watchers import Watchers
 
@@ -449,3 +452,50 @@ class MqttConnection:
 def _is_auth_failure(exc: aiomqtt.MqttError) -> bool:
     rc = exc.rc if isinstance(exc, aiomqtt.MqttCodeError) else None
     return isinstance(rc, ReasonCode) and rc.value in _AUTH_REFUSED_CODES
+
+
+def mqtt_settings(config: ServiceConfig) -> MqttSettings:
+    """The MQTT adapter's settings from validated config, secrets resolved."""
+    mqtt = config.mqtt
+    return MqttSettings(
+        host=mqtt.host,
+        port=mqtt.port,
+        client_id=mqtt.client_id,
+        username=mqtt.username,
+        password=resolve_secret(mqtt.password),
+        tls=mqtt.tls.enabled,
+        ca_file=str(mqtt.tls.ca_file) if mqtt.tls.ca_file else None,
+        cert_file=str(mqtt.tls.cert_file) if mqtt.tls.cert_file else None,
+        key_file=str(mqtt.tls.key_file) if mqtt.tls.key_file else None,
+        tls_insecure=mqtt.tls.insecure,
+        keepalive_s=mqtt.keepalive_s,
+        availability_topic=config.availability_topic,
+    )
+
+
+async def publish_messages(
+    settings: MqttSettings,
+    messages: Iterable[tuple[float, str, bytes]],
+    clock: Clock,
+    progress: Callable[[float], None] | None = None,
+) -> int:
+    """Publish `(t, topic, payload)` as a device would, each when `clock` reaches its `t`.
+
+    With a ScaledClock a whole simulated night goes out in minutes; the service on the other
+    side must run on the same scaled clock. Returns how many messages the broker accepted.
+    """
+    connection = MqttConnection(settings, [], clock.now)
+    sent = 0
+    task = asyncio.create_task(connection.run(), name="publisher-connection")
+    try:
+        await connection.wait_for(lambda: connection.state is ConnectionState.CONNECTED)
+        for t, topic, payload in messages:
+            await clock.sleep_until(t)
+            sent += await connection.publish(topic, payload, qos=1)
+            if progress is not None:
+                progress(t)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return sent

@@ -6,17 +6,22 @@ recording round-trips every message byte for byte.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, Self
 
+from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
+from integration.clock import Clock, SystemClock
+from integration.config import ServiceConfig
 from integration.core.readings import InboundMessage
+from integration.watchers import Watchers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -108,3 +113,42 @@ class RecordingWriter:
         if self._mode == "a":  # live recording: a crash loses nothing; a written file is whole
             self._file.flush()
         self.written += 1
+
+
+class Recorder:
+    """Appends every message on the configured topics to a recording file."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        out: Path,
+        *,
+        clock: Clock | None = None,
+        mqtt: MqttSettings | None = None,
+    ) -> None:
+        self.out = out
+        self.clock: Clock = clock or SystemClock()
+        topics = sorted({spec.topic for spec in config.sensor_specs()})
+        self.mqtt = MqttConnection(
+            mqtt or mqtt_settings(config), [(topic, 1) for topic in topics], self.clock.now
+        )
+        self.written = 0
+        self._watchers = Watchers()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds; re-checked after every written message."""
+        await self._watchers.wait_for(predicate)
+
+    async def run(self) -> None:
+        """Record until cancelled; every line is flushed as it is written."""
+        with RecordingWriter(self.out) as writer:
+
+            async def pump() -> None:
+                async for message in self.mqtt.messages():
+                    writer.write(message)
+                    self.written = writer.written
+                    self._watchers.notify()
+
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.mqtt.run(), name="mqtt-connection")
+                group.create_task(pump(), name="recorder")

@@ -26,11 +26,11 @@ import aiomqtt
 import yaml
 
 from integration.adapters.broker import free_port
+from integration.adapters.mqtt import mqtt_settings, publish_messages
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig, load_config
 from integration.core.localtime import iso
 from integration.core.simulation.night import Label, NightSpec, simulate_night
-from integration.service import mqtt_settings, publish_messages
 from tests.e2e.helpers import REPO, SPEED, bedroom_config, short_night
 from tests.mosquitto import Mosquitto
 
