@@ -2,8 +2,9 @@
 
 Built with ElementTree, so every label from data is escaped by the serializer and the result is
 always well-formed XML. Sizes are in viewBox units; the SVG carries no width, so it scales to its
-container (a phone's width or a desktop column). Colours come from `CHART_CSS` classes, so the
-page's light and dark themes restyle the same markup.
+container (a phone's width or a desktop column). Colours come from the classes' rules in the
+dashboard's stylesheet (`static/dashboard.css`, a colour-blind-safe palette), so the page's light
+and dark themes restyle the same markup.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from integration.core.events import Action, MovementEvent, MovementKind
 from integration.core.summary import MinuteRecord, NightSummary
 
 __all__ = [
-    "CHART_CSS",
     "KIND_LABELS",
     "LANES",
     "PHONE_WIDTH",
@@ -79,54 +79,6 @@ KIND_LABELS: dict[MovementKind, str] = {
     MovementKind.RESTLESS_START: "restless: start",
     MovementKind.RESTLESS_END: "restless episode",
 }
-
-# Colour-blind-safe palette (Okabe & Ito 2008), with lighter variants on a dark background.
-CHART_CSS = """
-:root {
-  --chart-ink: #1f2328; --chart-muted: #6e7781; --chart-grid: #d8dee4;
-  --chart-band: #2da44e; --chart-line: #0b5cad; --chart-restless: #e69f00;
-  --chart-out: #8c959f; --chart-action: #6639ba; --chart-bar: #d55e00;
-  --k-jerk: #d55e00; --k-clonus: #cc79a7; --k-plm: #0072b2; --k-plm_series: #56b4e9;
-  --k-turnover: #009e73; --k-movement: #8c959f; --k-out_of_bed: #57606a;
-  --k-restless_start: #e69f00; --k-restless_end: #e69f00;
-}
-@media (prefers-color-scheme: dark) {
-  :root {
-    --chart-ink: #e6edf3; --chart-muted: #9198a1; --chart-grid: #30363d;
-    --chart-band: #3fb950; --chart-line: #79c0ff; --chart-restless: #f0b72f;
-    --chart-out: #6e7681; --chart-action: #bc8cff; --chart-bar: #ff8c4a;
-    --k-jerk: #ff8c4a; --k-clonus: #f09ccf; --k-plm: #4aa8ff; --k-plm_series: #8fd3ff;
-    --k-turnover: #3fd4a3; --k-movement: #9198a1; --k-out_of_bed: #c9d1d9;
-    --k-restless_start: #f0b72f; --k-restless_end: #f0b72f;
-  }
-}
-svg.chart { display: block; width: 100%; height: auto; font-family: system-ui, sans-serif; }
-svg.chart text { fill: var(--chart-muted); font-size: 13px; }
-svg.chart text.lane-label { fill: var(--chart-ink); }
-svg.chart text.empty { fill: var(--chart-muted); font-size: 16px; }
-
-svg.chart .grid { stroke: var(--chart-grid); stroke-width: 1; }
-svg.chart .band { fill: var(--chart-band); fill-opacity: 0.18; stroke: none; }
-svg.chart .temperature { fill: none; stroke: var(--chart-line); stroke-width: 2.2;
-  stroke-linejoin: round; stroke-linecap: round; }
-svg.chart .restless { fill: var(--chart-restless); fill-opacity: 0.16; }
-svg.chart .out-of-bed { fill: var(--chart-out); fill-opacity: 0.22; }
-svg.chart .action { stroke: var(--chart-action); stroke-width: 2; }
-svg.chart .bar { fill: var(--chart-bar); fill-opacity: 0.85; }
-svg.chart .in-band { fill: none; stroke: var(--chart-band); stroke-width: 2.2; }
-svg.chart .in-band-dot { fill: var(--chart-band); }
-svg.chart .marker { stroke: none; }
-svg.chart .marker.quiet { fill-opacity: 0.55; }
-.kind-jerk { fill: var(--k-jerk); color: var(--k-jerk); }
-.kind-clonus { fill: var(--k-clonus); color: var(--k-clonus); }
-.kind-plm { fill: var(--k-plm); color: var(--k-plm); }
-.kind-plm_series { fill: var(--k-plm_series); color: var(--k-plm_series); }
-.kind-turnover { fill: var(--k-turnover); color: var(--k-turnover); }
-.kind-movement { fill: var(--k-movement); color: var(--k-movement); }
-.kind-out_of_bed { fill: var(--k-out_of_bed); color: var(--k-out_of_bed); }
-.kind-restless_start { fill: var(--k-restless_start); color: var(--k-restless_start); }
-.kind-restless_end { fill: var(--k-restless_end); color: var(--k-restless_end); }
-"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,11 @@
 
 Pages are rendered on the server (HTML with inline SVG, no JavaScript, no external resources)
 and link with relative URLs only, so they work the same at `/` and behind Home Assistant's
-ingress or in a Webpage card. Everything taken from data is HTML-escaped, and a strict
-Content-Security-Policy forbids scripts, so a hostile room name or `why` string cannot inject.
+ingress or in a Webpage card. They come from Jinja2 templates (`templates/`) with autoescape on,
+so everything taken from data is escaped by one mechanism; a strict Content-Security-Policy
+forbids scripts and allows only the packaged stylesheet (`static/dashboard.css`, inlined in each
+page so a page is one request that needs no token of its own), so a hostile room name or `why`
+string cannot inject markup, script or style.
 
 With a token set, every route but `/healthz` needs `Authorization: Bearer <token>` or
 `?token=<token>`; a page opened with `?token=` carries it in its links.
@@ -11,29 +14,28 @@ With a token set, every route but `/healthz` needs `Authorization: Bearer <token
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
-import html
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
+from importlib.resources import files
 from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
-from integration.adapters.charts import (
-    CHART_CSS,
-    KIND_LABELS,
-    PHONE_WIDTH,
-    night_chart,
-    trend_chart,
-)
+from integration.adapters.charts import KIND_LABELS, PHONE_WIDTH, night_chart, trend_chart
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
+from integration.core.localtime import night_bounds
 from integration.core.summary import MinuteRecord, NightSummary, render_text
 from integration.errors import StoreError
 
@@ -47,13 +49,30 @@ MAX_API_NIGHTS = 366  # a year through the API in one request
 # for `out_of_bed_to_close_s` (30 min by default): the night's actions reach this far past waking.
 NIGHT_CLOSE_TAIL_S = 2 * 3600.0
 _MISSING = "\u2013"  # an en dash where a night has no such figure
-_NOON = time(12, 0)  # a night is dated by the evening it began: its date runs noon to noon
 
-# No scripts, no fetches, no frames inside; inline styles and SVG only. Embedding in HA's
-# iframe stays allowed (no frame-ancestors), and `no-referrer` keeps a ?token= off other sites.
+# Autoescape on for every template: they are all HTML. StrictUndefined makes a name missing from
+# a page's context an error in the tests rather than an empty cell; templates are package data
+# that cannot change while the service runs, so they are compiled once and not re-checked.
+_TEMPLATES = Environment(
+    loader=PackageLoader("integration.adapters", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
+# Ours, read once; trusted markup, so the template puts it in <style> as it is.
+_STYLESHEET = (files("integration.adapters") / "static" / "dashboard.css").read_text("utf-8")
+_TEMPLATES.globals["stylesheet"] = Markup(_STYLESHEET)  # noqa: S704 - our packaged file, not data
+# CSP allows an inline <style> by the base64 SHA-256 of its exact text (a CSP "hash-source").
+_STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_STYLESHEET.encode()).digest()).decode()
+
+# No scripts, no fetches, no frames inside; SVG and the one stylesheet only, by its hash, so not
+# even an injected <style> or style="" would apply. Embedding in HA's iframe stays allowed (no
+# frame-ancestors), and `no-referrer` keeps a ?token= off other sites.
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+        f"default-src 'none'; style-src '{_STYLE_HASH}'; img-src data:; base-uri 'none'; "
         "form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -99,18 +118,6 @@ class Health:
     # dropped because the service fell behind, a topic flooded or the payload was oversize.
     flooding: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
-
-
-def _e(value: object) -> str:
-    """Text from data, safe in HTML content and quoted attributes."""
-    return html.escape(str(value), quote=True)
-
-
-def _night_range(night_date: date, zone: ZoneInfo) -> tuple[float, float]:
-    """UTC epoch bounds of bed times dated `night_date` (local noon to the next local noon)."""
-    start = datetime.combine(night_date, _NOON, zone)
-    end = datetime.combine(night_date + timedelta(days=1), _NOON, zone)
-    return start.timestamp(), end.timestamp()
 
 
 def _event_from_row(row: Row) -> MovementEvent:
@@ -199,7 +206,7 @@ class _Dashboard:
         """The room's night dated `night_date`; of two on one date, the longer in bed."""
         if self.store is None:
             return None
-        from_t, to_t = _night_range(night_date, self.zone)
+        from_t, to_t = night_bounds(night_date, self.zone)
         candidates = [s for s in await self.store.nights(from_t, to_t) if s.room == room]
         if not candidates:
             return None
@@ -285,48 +292,34 @@ class _Dashboard:
         room = request.query.get("room") or None
         token = _token_query(request)
         nights = await self._recent(room, LIST_NIGHTS)
-        parts = ["<h1>Nights</h1>", _room_filter(self.room_names, room, token)]
-        if self.store is None:
-            parts.append('<p class="empty">The history store is not available.</p>')
-        elif not nights:
-            parts.append(
-                '<p class="empty">No nights yet. A night appears here the morning after '
-                "it ends.</p>"
-            )
-        else:
-            for trend_room in [room] if room else sorted({s.room for s in nights}):
-                of_room = [s for s in nights if s.room == trend_room]
-                if not of_room:
-                    continue
-                parts.append(
-                    f'<figure class="trend"><figcaption>{_e(self._room_name(of_room[0]))}: '
-                    '<span class="key bar-key"></span> spasm-like events per night, '
-                    '<span class="key line-key"></span> time in the comfort band'
-                    f"</figcaption>{_both_widths(trend_chart, of_room)}</figure>"
+        trends = []
+        for trend_room in [room] if room else sorted({s.room for s in nights}):
+            of_room = [s for s in nights if s.room == trend_room]
+            if of_room:
+                trends.append(
+                    _Trend(self._room_name(of_room[0]), _both_widths(trend_chart, of_room))
                 )
-            parts.append(self._nights_table(nights, token, several_rooms=len(self.room_names) > 1))
-        return _page("Nights", "".join(parts), back=None)
+        return _page(
+            "nights.html",
+            title="Nights",
+            back=None,
+            room_links=_room_links(self.room_names, room, token),
+            has_store=self.store is not None,
+            trends=trends,
+            rows=[self._night_row(s, token) for s in nights],
+            several_rooms=len(self.room_names) > 1,
+        )
 
-    def _nights_table(self, nights: Sequence[NightSummary], token: str, several_rooms: bool) -> str:
-        head = ["Night", "In bed", "Spasm-like", "Restless", "In band", "Asleep (est.)"]
-        rows = []
-        for s in nights:
-            href = f"nights/{quote(s.room, safe='')}/{quote(s.night_date)}{token}"
-            when = datetime.fromisoformat(s.night_date).strftime("%a %d %b")
-            room = f'<span class="room">{_e(self._room_name(s))}</span>' if several_rooms else ""
-            cells = [
-                f'<a href="{_e(href)}">{_e(when)}</a>{room}',
-                f"{s.time_in_bed_s / 3600:.1f} h",
-                str(s.spasm_count),
-                f"{s.restless_total_min:.0f} min",
-                _MISSING if s.in_band_share is None else f"{s.in_band_share:.0%}",
-                _MISSING if s.sleep is None else f"{s.sleep.efficiency:.0%}",
-            ]
-            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        header = "".join(f'<th scope="col">{h}</th>' for h in head)
-        return (
-            '<div class="table-wrap"><table class="nights"><thead><tr>'
-            f"{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    def _night_row(self, s: NightSummary, token: str) -> _NightRow:
+        return _NightRow(
+            href=f"nights/{quote(s.room, safe='')}/{quote(s.night_date)}{token}",
+            when=datetime.fromisoformat(s.night_date).strftime("%a %d %b"),
+            room_name=self._room_name(s),
+            in_bed=f"{s.time_in_bed_s / 3600:.1f} h",
+            spasms=str(s.spasm_count),
+            restless=f"{s.restless_total_min:.0f} min",
+            in_band=_MISSING if s.in_band_share is None else f"{s.in_band_share:.0%}",
+            asleep=_MISSING if s.sleep is None else f"{s.sleep.efficiency:.0%}",
         )
 
     async def night_page(self, request: web.Request) -> web.Response:
@@ -337,73 +330,108 @@ class _Dashboard:
         back = f"../../{token}"
         night = await self._night(room, night_date)
         if night is None:
-            body = '<p class="empty">No night of this room on this date.</p>'
-            return _page("No such night", body, back=back, status=404)
+            return _page(
+                "message.html",
+                title="No such night",
+                back=back,
+                status=404,
+                message="No night of this room on this date.",
+            )
         s = night.summary
-        name = self._room_name(s)
-        title = f"{name}, night of {datetime.fromisoformat(s.night_date):%a %d %b %Y}"
+        title = f"{self._room_name(s)}, night of {datetime.fromisoformat(s.night_date):%a %d %b %Y}"
+        row = self._night_row(s, token)
         figures = [
-            ("In bed", f"{s.time_in_bed_s / 3600:.1f} h"),
-            ("Spasm-like", str(s.spasm_count)),
-            ("Restless", f"{s.restless_total_min:.0f} min"),
-            ("In band", _MISSING if s.in_band_share is None else f"{s.in_band_share:.0%}"),
-            ("Asleep (est.)", _MISSING if s.sleep is None else f"{s.sleep.efficiency:.0%}"),
+            ("In bed", row.in_bed),
+            ("Spasm-like", row.spasms),
+            ("Restless", row.restless),
+            ("In band", row.in_band),
+            ("Asleep (est.)", row.asleep),
             ("Up", str(s.get_ups)),
         ]
-        figures_html = "".join(
-            f'<div class="figure"><span class="value">{_e(v)}</span>'
-            f'<span class="label">{_e(k)}</span></div>'
-            for k, v in figures
-        )
-        chart = _both_widths(night_chart, s, night.minutes, night.events, night.actions, self.zone)
-        summary_lines = "".join(f"<p>{_e(line)}</p>" for line in render_text(s).splitlines())
-        body = (
-            f'<h1>{_e(title)}</h1><div class="figures">{figures_html}</div>'
-            f'<figure class="night">{chart}<figcaption>{_legend()}</figcaption></figure>'
-            f'<section class="summary"><h2>Morning summary</h2>{summary_lines}</section>'
-            f"{self._events_table(night.events)}{self._actions_table(night.actions)}"
-        )
-        return _page(title, body, back=back)
-
-    def _events_table(self, events: Sequence[MovementEvent]) -> str:
-        if not events:
-            return '<section><h2>Events</h2><p class="empty">No events this night.</p></section>'
-        rows = "".join(
-            "<tr>"
-            f"<td>{_e(_local(e.start, self.zone, seconds=True))}</td>"
-            f'<td><span class="key kind-{_e(e.kind.value)}"></span>{_e(KIND_LABELS[e.kind])}</td>'
-            f"<td>{e.end - e.start:.1f} s</td>"
-            f"<td>{e.peak:.1f}</td>"
-            f"<td>{'yes' if e.spasm_like else 'no'}</td>"
-            "</tr>"
-            for e in events
-        )
-        return (
-            f'<section><h2>Events ({len(events)})</h2><div class="table-wrap"><table>'
-            '<thead><tr><th scope="col">Time</th><th scope="col">Kind</th>'
-            '<th scope="col">Duration</th><th scope="col">Peak</th>'
-            '<th scope="col">Spasm-like</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table></div></section>"
+        return _page(
+            "night.html",
+            title=title,
+            back=back,
+            figures=figures,
+            chart=_both_widths(
+                night_chart, s, night.minutes, night.events, night.actions, self.zone
+            ),
+            summary_lines=render_text(s).splitlines(),
+            events=[
+                _EventRow(
+                    time=_local(e.start, self.zone, seconds=True),
+                    kind=e.kind.value,
+                    kind_label=KIND_LABELS[e.kind],
+                    duration=f"{e.end - e.start:.1f} s",
+                    peak=f"{e.peak:.1f}",
+                    spasm_like="yes" if e.spasm_like else "no",
+                )
+                for e in night.events
+            ],
+            actions=[
+                _ActionRow(
+                    time=_local(a.t, self.zone),
+                    target=a.target,
+                    data=_describe(a.data),
+                    rule=str(a.why.get("rule", "")),
+                )
+                for a in night.actions
+            ],
         )
 
-    def _actions_table(self, actions: Sequence[Action]) -> str:
-        if not actions:
-            return ""
-        rows = "".join(
-            "<tr>"
-            f"<td>{_e(_local(a.t, self.zone))}</td>"
-            f"<td>{_e(a.target)}</td>"
-            f"<td>{_e(_describe(a.data))}</td>"
-            f"<td>{_e(a.why.get('rule', ''))}</td>"
-            "</tr>"
-            for a in actions
-        )
-        return (
-            f'<section><h2>Actions ({len(actions)})</h2><div class="table-wrap"><table>'
-            '<thead><tr><th scope="col">Time</th><th scope="col">What</th>'
-            '<th scope="col">Data</th><th scope="col">Rule</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table></div></section>"
-        )
+
+# --- what the templates show: plain text they escape, and charts that are markup already ------
+
+
+@dataclass(frozen=True, slots=True)
+class _Chart:
+    """One chart's SVG at both widths; markup from ElementTree, which escaped its text."""
+
+    wide: Markup
+    narrow: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class _Trend:
+    room_name: str
+    chart: _Chart
+
+
+@dataclass(frozen=True, slots=True)
+class _RoomLink:
+    href: str
+    name: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _NightRow:
+    href: str
+    when: str
+    room_name: str
+    in_bed: str
+    spasms: str
+    restless: str
+    in_band: str
+    asleep: str
+
+
+@dataclass(frozen=True, slots=True)
+class _EventRow:
+    time: str
+    kind: str  # the MovementKind's value: its colour class in the stylesheet
+    kind_label: str
+    duration: str
+    peak: str
+    spasm_like: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ActionRow:
+    time: str
+    target: str
+    data: str
+    rule: str
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -439,115 +467,32 @@ def _token_query(request: web.Request) -> str:
     return "?" + urlencode({"token": token}) if token else ""
 
 
-def _room_filter(room_names: Mapping[str, str], current: str | None, token: str) -> str:
+def _room_links(room_names: Mapping[str, str], current: str | None, token: str) -> list[_RoomLink]:
     """Links to each room's list when there are several rooms."""
     if len(room_names) < 2:
-        return ""
+        return []
     extra = "&" + token[1:] if token else ""
-    links = [f'<a href="{_e("./" + token)}"{_current(current is None)}>All rooms</a>']
+    links = [_RoomLink("./" + token, "All rooms", current is None)]
     links += [
-        f'<a href="?{_e(urlencode({"room": room_id}) + extra)}"'
-        f"{_current(current == room_id)}>{_e(name)}</a>"
+        _RoomLink("?" + urlencode({"room": room_id}) + extra, name, current == room_id)
         for room_id, name in room_names.items()
     ]
-    return f'<nav class="rooms">{" ".join(links)}</nav>'
+    return links
 
 
-def _current(is_current: bool) -> str:
-    return ' aria-current="page"' if is_current else ""
-
-
-def _both_widths(draw: Callable[..., str], *args: object) -> str:
-    """A chart drawn wide and narrow; CSS shows the one that fits the screen."""
-    return (
-        f'<div class="wide">{draw(*args)}</div>'
-        f'<div class="narrow">{draw(*args, width=PHONE_WIDTH)}</div>'
+def _both_widths(draw: Callable[..., str], *args: object) -> _Chart:
+    """A chart drawn wide and narrow; the stylesheet shows the one that fits the screen."""
+    return _Chart(
+        Markup(draw(*args)),  # noqa: S704 - SVG serialized by ElementTree, its text escaped
+        Markup(draw(*args, width=PHONE_WIDTH)),  # noqa: S704 - as above
     )
 
 
-def _legend() -> str:
-    items = [
-        ('<span class="key line-key"></span>', "room temperature"),
-        ('<span class="key band-key"></span>', "comfort band"),
-        ('<span class="key restless-key"></span>', "restless episode"),
-        ('<span class="key out-key"></span>', "out of bed"),
-        ('<span class="key action-key"></span>', "action"),
-    ]
-    entries = "".join(f"<li>{key}{_e(label)}</li>" for key, label in items)
-    return (
-        f'<ul class="legend">{entries}</ul><p class="hint">Each event is a marker in the row '
-        "of its kind; faded ones are not spasm-like. Hover or long-press a marker for its "
-        "details.</p>"
-    )
-
-
-_PAGE_CSS = """
-:root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --muted: #59636e;
-  --rule: #d8dee4; --card: #f6f8fa; --link: #0b5cad; }
-@media (prefers-color-scheme: dark) {
-  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --rule: #30363d; --card: #161b22;
-    --link: #79c0ff; }
-}
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--fg);
-  font: 16px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
-header, main { max-width: 60rem; margin: 0 auto; padding: 0.75rem 1rem; }
-header { display: flex; gap: 1rem; align-items: baseline; border-bottom: 1px solid var(--rule); }
-header .brand { font-weight: 600; color: var(--fg); text-decoration: none; }
-a { color: var(--link); }
-h1 { font-size: 1.35rem; margin: 0.5rem 0 0.75rem; }
-h2 { font-size: 1.1rem; margin: 1.5rem 0 0.5rem; }
-figure { margin: 0.75rem 0 1rem; }
-figcaption { color: var(--muted); font-size: 0.9rem; margin: 0.25rem 0; }
-.empty { color: var(--muted); padding: 2rem 0; text-align: center; }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(6.5rem, 1fr));
-  gap: 0.5rem; }
-.figure { background: var(--card); border-radius: 0.5rem; padding: 0.5rem 0.75rem; }
-.figure .value { display: block; font-size: 1.3rem; font-weight: 600; }
-.figure .label { color: var(--muted); font-size: 0.85rem; }
-.table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: 0.95rem;
-  font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: 0.4rem 0.6rem; border-bottom: 1px solid var(--rule);
-  white-space: nowrap; }
-th { color: var(--muted); font-weight: 600; }
-.summary p { margin: 0.3rem 0; }
-td .room { display: block; color: var(--muted); font-size: 0.85rem; max-width: 12rem;
-  overflow: hidden; text-overflow: ellipsis; }
-nav.rooms { display: flex; flex-wrap: wrap; gap: 0.75rem; margin: 0.25rem 0 0.5rem; }
-nav.rooms a[aria-current] { font-weight: 600; color: var(--fg); text-decoration: none; }
-.legend { list-style: none; padding: 0; margin: 0.25rem 0; display: flex; flex-wrap: wrap;
-  gap: 0.25rem 1rem; }
-.hint { margin: 0.25rem 0; }
-.key { display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 50%;
-  margin-right: 0.35rem; vertical-align: -0.05rem; background: currentColor; }
-.line-key { border-radius: 0; height: 0.2rem; vertical-align: 0.2rem; color: var(--chart-line); }
-.band-key { border-radius: 0.15rem; color: var(--chart-band); opacity: 0.35; }
-.restless-key { border-radius: 0.15rem; color: var(--chart-restless); opacity: 0.45; }
-.out-key { border-radius: 0.15rem; color: var(--chart-out); opacity: 0.5; }
-.action-key { border-radius: 0; width: 0.2rem; color: var(--chart-action); }
-.bar-key { border-radius: 0.15rem; color: var(--chart-bar); }
-figure.trend .line-key { color: var(--chart-band); }
-.narrow { display: none; }
-@media (max-width: 40rem) {
-  .wide { display: none; }
-  .narrow { display: block; }
-  header, main { padding: 0.5rem 0.75rem; }
-}
-"""
-
-
-def _page(title: str, body: str, back: str | None, status: int = 200) -> web.Response:
-    nav = f'<a href="{_e(back)}">All nights</a>' if back is not None else ""
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="color-scheme" content="light dark">'
-        f"<title>{_e(title)} · smart-bedroom</title>"
-        f"<style>{_PAGE_CSS}{CHART_CSS}</style></head><body>"
-        f'<header><span class="brand">smart-bedroom</span>{nav}</header>'
-        f"<main>{body}</main></body></html>"
-    )
+def _page(
+    template: str, *, title: str, back: str | None, status: int = 200, **context: object
+) -> web.Response:
+    """A page from `templates/`, with the security headers every page carries."""
+    document = _TEMPLATES.get_template(template).render(title=title, back=back, **context)
     return web.Response(
         text=document, content_type="text/html", status=status, headers=_SECURITY_HEADERS
     )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import re
 import sqlite3
+import tomllib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from markupsafe import escape
 from prometheus_client.parser import text_string_to_metric_families
 
 from integration.adapters.metrics import ServiceMetrics
@@ -109,7 +114,7 @@ async def test_night_page_has_the_chart_the_summary_and_the_events(
     assert page.count('class="marker ') == 2 * len(night.events)
     assert page.count('class="action"') >= 2 * (len(night.actions) - 1)
     for line in render_text(night.summary).splitlines():
-        assert f"<p>{html.escape(line)}</p>" in page
+        assert f"<p>{escape(line)}</p>" in page
     assert f"<h2>Events ({len(night.events)})</h2>" in page
     assert "../../" in hrefs(page)  # back to the list, relative for HA's ingress
 
@@ -294,8 +299,8 @@ async def test_nothing_from_data_is_markup(store: Store, night: ReplayedNight) -
         assert "<script" not in page
         assert "<img" not in page
         assert "<b>" not in page
-    assert html.escape(HOSTILE_NAME) in pages[0]
-    assert html.escape(HOSTILE_RULE) in pages[1]
+    assert escape(HOSTILE_NAME) in pages[0]  # the templates' escaping: quotes as &#39; &#34;
+    assert escape(HOSTILE_RULE) in pages[1]
 
 
 async def test_an_empty_store_says_no_nights_yet(store: Store) -> None:
@@ -333,3 +338,73 @@ async def test_a_failing_store_answers_503_with_the_reason(
     assert page.status == 503
     assert "history store" in reason
     assert api.status == 503
+
+
+EVIL_NAME = """Bob's "room" </title><script>alert(1)</script> & <style>*{color:red}</style>"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/?room=bedroom", "/nights/bedroom/{date}"],
+    ids=["nights-list", "one-room-list", "night-page"],
+)
+async def test_a_hostile_room_name_is_text_on_every_page_that_shows_it(
+    store: Store, night: ReplayedNight, path: str
+) -> None:
+    room_names = {"bedroom": EVIL_NAME, "guest": "Guest room"}
+    async with serve(store, room_names=room_names) as client:
+        response = await client.get(path.format(date=night.summary.night_date))
+        page = await response.text()
+    assert response.status == 200
+    assert page.count(escape(EVIL_NAME)) >= 2  # list: nav, trend, rows; night: <title>, <h1>
+    assert EVIL_NAME not in page
+    assert "<script" not in page
+    assert page.count("<style>") == 1  # the page's own stylesheet, nothing from data
+
+
+PACKAGE = files("integration.adapters")
+NEEDED = {
+    "templates/base.html",
+    "templates/charts.html",
+    "templates/message.html",
+    "templates/night.html",
+    "templates/nights.html",
+    "static/dashboard.css",
+}
+
+
+def test_templates_and_stylesheet_are_package_data() -> None:
+    """Found through importlib.resources, and every such file matched by pyproject's globs."""
+    found = {
+        f"{folder}/{entry.name}"
+        for folder in ("templates", "static")
+        for entry in PACKAGE.joinpath(folder).iterdir()
+        if entry.is_file()
+    }
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["integration"]
+    assert found >= NEEDED
+    assert [
+        f for f in sorted(found) if not any(PurePosixPath("adapters", f).match(g) for g in globs)
+    ] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/", 200), ("/nights/bedroom/{date}", 200), ("/nights/bedroom/2020-01-01", 404)],
+    ids=["nights-list", "night-page", "no-such-night"],
+)
+async def test_pages_carry_the_packaged_stylesheet_allowed_by_its_hash_alone(
+    store: Store, night: ReplayedNight, path: str, status: int
+) -> None:
+    stylesheet = PACKAGE.joinpath("static/dashboard.css").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha256(stylesheet.encode()).digest()).decode()
+    async with serve(store) as client:
+        response = await client.get(path.format(date=night.summary.night_date))
+        page = await response.text()
+    csp = response.headers["Content-Security-Policy"]
+    assert response.status == status
+    assert re.findall(r"<style>(.*?)</style>", page, re.DOTALL) == [stylesheet]
+    assert f"style-src 'sha256-{digest}';" in csp
+    assert "unsafe-inline" not in csp
+    assert "--bg: #0d1117" in stylesheet  # the dark theme the browser tests look for
