@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from integration.adapters.payloads import parse_payload
 from integration.config import ServiceConfig
 from integration.core.events import MovementEvent, MovementKind
-from integration.core.readings import AccelSamples, InboundMessage, SensorKind
+from integration.core.readings import AccelSamples, SensorKind
+from integration.messages import InboundMessage
 
 THRESHOLD_G = 0.02  # lowest round figure above a quiet MEMS sensor's noise (see above)
 MERGE_S = 2.0  # HA `delay_off: 2 s`: samples above threshold closer than this are one event

@@ -26,7 +26,6 @@ from bench.baseline import baseline_events
 from integration.adapters.rulefiles import load_rules
 from integration.config import ServiceConfig, load_config
 from integration.core.events import MovementEvent, MovementKind
-from integration.core.readings import InboundMessage
 from integration.core.rules import RuleSet
 from integration.core.scoring import NightScore, combine, percentile, score_night
 from integration.core.simulation.night import (
@@ -36,6 +35,7 @@ from integration.core.simulation.night import (
     PayloadStyle,
     simulate_night,
 )
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
 

@@ -45,9 +45,9 @@ from integration.adapters.rulefiles import load_rules
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig
 from integration.core.events import MovementEvent
-from integration.core.readings import InboundMessage
 from integration.core.scoring import percentile
 from integration.core.simulation.night import Label, LabelKind, NightSpec, simulate_night
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
 from integration.service import Service, mqtt_settings

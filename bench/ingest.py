@@ -26,13 +26,13 @@ from pathlib import Path
 from bench.detection import RULES_DIR, demo_config
 from integration.adapters.recording import encode_line, read_recording
 from integration.adapters.rulefiles import load_rules
-from integration.core.readings import InboundMessage
 from integration.core.simulation.night import (
     NightSpec,
     PayloadStyle,
     scaled_counts,
     simulate_night,
 )
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
 

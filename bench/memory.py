@@ -21,13 +21,14 @@ import psutil
 
 from bench.detection import RULES_DIR, demo_config
 from integration.adapters.rulefiles import load_rules
-from integration.core.readings import InboundMessage, Tick
+from integration.core.readings import Tick
 from integration.core.simulation.night import (
     DEFAULT_START,
     NightSpec,
     scaled_counts,
     simulate_night,
 )
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import FLUSH_HORIZON_S, replay
 

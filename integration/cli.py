@@ -30,7 +30,6 @@ from integration.adapters.store import ExportTable, Store
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, load_config
 from integration.core.localtime import iso
-from integration.core.readings import InboundMessage
 from integration.core.simulation.night import (
     NightSpec,
     labels_document,
@@ -41,6 +40,7 @@ from integration.core.simulation.night import (
 from integration.core.summary import render_text
 from integration.demo import DemoResult, run_demo
 from integration.errors import ConfigError, StoreError
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, replay, to_document
 from integration.service import Service

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from integration.core.readings import PayloadFormat, SensorKind, SensorSpec
+from integration.core.readings import SensorKind
 from integration.errors import ConfigError, Problem
+from integration.messages import PayloadFormat, SensorSpec
 from integration.yamlfile import load_model
 
 # Ids become parts of MQTT topics, HA unique_ids and URLs: a strict slug keeps them from

@@ -2,6 +2,8 @@
 
 Synchronous and clock-free: `run` feeds it from MQTT with wall-clock stamps, `replay` from a
 recording with the recorded stamps, so a night replays in seconds and behaves exactly as live.
+The core decides in intents; here, on the same shared path, the actions adapter turns them
+into the `Action`s that go out, so `run` sends and `replay` reports exactly the same ones.
 """
 
 from __future__ import annotations
@@ -12,20 +14,18 @@ from dataclasses import dataclass, field
 
 from paho.mqtt.client import topic_matches_sub
 
+from integration.adapters.actions import ActionTranslator
 from integration.adapters.payloads import parse_payload
 from integration.config import RoomConfig, ServiceConfig
-from integration.core.comfort import ActuatorSpec, Role
-from integration.core.readings import (
-    InboundMessage,
-    Rejection,
-    SensorKind,
-    SensorSpec,
-    Tick,
-)
+from integration.core.comfort import ActuatorSpec
+from integration.core.events import Action
+from integration.core.intents import Role, Translate
+from integration.core.readings import Rejection, SensorKind, Tick
 from integration.core.room import Outputs, RoomCore, SensorWatch
 from integration.core.rules import RuleSet
+from integration.messages import InboundMessage, SensorSpec
 
-__all__ = ["IngestStats", "Outputs", "Pipeline"]
+__all__ = ["IngestStats", "Pipeline", "PipelineOutputs"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +49,13 @@ class IngestStats:
     last_seen: dict[str, float] = field(default_factory=dict)  # "room/sensor" → t
 
 
+@dataclass(slots=True)
+class PipelineOutputs(Outputs):
+    """What one input produced: the core's outputs, and its intents as the actions that go out."""
+
+    actions: list[Action] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class _Route:
     """A sensor a topic feeds, with the key its arrivals are filed under in `last_seen`."""
@@ -57,19 +64,11 @@ class _Route:
     seen_key: str  # "room/sensor"
 
 
-def room_core(room: RoomConfig, rules: RuleSet, config: ServiceConfig) -> RoomCore:
+def room_core(
+    room: RoomConfig, rules: RuleSet, config: ServiceConfig, translate: Translate
+) -> RoomCore:
     """A room's core from its config: actuators, and the sensors expected to report steadily."""
-    actuators = [
-        ActuatorSpec(
-            actuator.id,
-            Role(actuator.role),
-            actuator.entity_id,
-            actuator.command_topic,
-            actuator.payload_on,
-            actuator.payload_off,
-        )
-        for actuator in room.actuators
-    ]
+    actuators = [ActuatorSpec(actuator.id, Role(actuator.role)) for actuator in room.actuators]
     comfort = rules.comfort
     watches = []
     for sensor in room.sensors:
@@ -81,7 +80,14 @@ def room_core(room: RoomConfig, rules: RuleSet, config: ServiceConfig) -> RoomCo
             watches.append(SensorWatch(sensor.id, MOTION_STALE_S))
     partner_sensors = frozenset(s.id for s in room.sensors if s.side == "partner")
     return RoomCore(
-        room.id, room.name, actuators, watches, rules, config.zone, partner_sensors=partner_sensors
+        room.id,
+        room.name,
+        actuators,
+        watches,
+        rules,
+        config.zone,
+        translate,
+        partner_sensors=partner_sensors,
     )
 
 
@@ -101,7 +107,10 @@ class Pipeline:
             else:
                 self._exact.setdefault(spec.topic, []).append(spec)
         self._routes: dict[str, tuple[_Route, ...]] = {}
-        self.rooms = {room.id: room_core(room, rules, config) for room in config.rooms}
+        self.translate = ActionTranslator(config.rooms)
+        self.rooms = {
+            room.id: room_core(room, rules, config, self.translate) for room in config.rooms
+        }
         self._last_reject_log: dict[tuple[str, str], float] = {}
 
     @property
@@ -109,13 +118,13 @@ class Pipeline:
         """Topic filters to subscribe to, each once."""
         return sorted({spec.topic for spec in self.config.sensor_specs()})
 
-    def handle(self, item: InboundMessage | Tick) -> Outputs:
+    def handle(self, item: InboundMessage | Tick) -> PipelineOutputs:
         """Process one input; never raises for bad device data."""
-        out = Outputs()
+        out = PipelineOutputs()
         if isinstance(item, Tick):
             for room in self.rooms.values():
                 room.tick(item.now, out)
-            return out
+            return self.translated(out)
         self.stats.messages += 1
         routes = self._routes_for(item.topic)
         if not routes:
@@ -134,21 +143,31 @@ class Pipeline:
                 self.stats.readings[spec.kind] += 1
                 out.readings.append(reading)
                 room.feed(reading, item.t, out)
-        return out
+        return self.translated(out)
 
-    def end_of_input(self, now: float) -> Outputs:
+    def end_of_input(self, now: float) -> PipelineOutputs:
         """The input ended (a recording's last message): summarise nights still open."""
-        out = Outputs()
+        out = PipelineOutputs()
         for room in self.rooms.values():
             room.end_of_input(now, out)
-        return out
+        return self.translated(out)
 
-    def replace_rules(self, rules: RuleSet, now: float) -> Outputs:
+    def replace_rules(self, rules: RuleSet, now: float) -> PipelineOutputs:
         """Swap in reloaded rules; each room says `rules_reloaded` to its automations."""
-        out = Outputs()
+        out = PipelineOutputs()
         for room in self.rooms.values():
             room.replace_rules(rules, now, out)
         self.rules = rules
+        return self.translated(out)
+
+    def translated(self, out: PipelineOutputs) -> PipelineOutputs:
+        """`out` with its intents as the actions that carry them out, in order; call it once.
+
+        `handle` and the rest do; the shell calls it on outputs a room filled directly (a
+        command from HA).
+        """
+        for intent in out.intents:
+            out.actions.extend(self.translate(intent))
         return out
 
     def _routes_for(self, topic: str) -> tuple[_Route, ...]:

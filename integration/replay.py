@@ -16,9 +16,10 @@ from typing import Any
 from integration.clock import ReplayClock
 from integration.core.events import Action, MovementEvent, Notice
 from integration.core.localtime import iso
-from integration.core.readings import InboundMessage, Tick
+from integration.core.readings import Tick
 from integration.core.summary import NightSummary
-from integration.pipeline import Outputs, Pipeline
+from integration.messages import InboundMessage
+from integration.pipeline import Pipeline, PipelineOutputs
 
 TICK_S = 1.0
 # Longer than any detector's closing window (restless episodes close after minutes of quiet).
@@ -38,7 +39,7 @@ class ReplayResult:
     first_t: float | None = None
     last_t: float | None = None
 
-    def collect(self, out: Outputs) -> None:
+    def collect(self, out: PipelineOutputs) -> None:
         """Keep what one input produced."""
         self.events.extend(out.events)
         self.notices.extend(out.notices)

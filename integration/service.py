@@ -43,7 +43,7 @@ from integration.core.events import Action, ActionKind, MovementEvent, WhyValue
 from integration.core.readings import Tick
 from integration.core.summary import HISTORY_NIGHTS, NightSummary
 from integration.errors import ConfigError, StoreError
-from integration.pipeline import Outputs, Pipeline
+from integration.pipeline import Pipeline, PipelineOutputs
 from integration.watchers import Watchers
 
 __all__ = [
@@ -313,7 +313,7 @@ class Service:
         """A control in HA was used: tonight's band, the pause switch, or summary now."""
         room = self.pipeline.rooms[command.room]
         now = self.clock.now()
-        out = Outputs()
+        out = PipelineOutputs()
         match command:
             case BandCommand():
                 room.set_band_edge(command.edge, command.value_c, now, out)
@@ -322,7 +322,7 @@ class Service:
             case SummaryNowCommand():
                 room.summary_now(now, out)
         _LOGGER.info("room %s: %s from Home Assistant", command.room, command)
-        await self._dispatch(out)
+        await self._dispatch(self.pipeline.translated(out))
         await self._publish_status()
 
     async def _tick(self) -> None:
@@ -406,7 +406,7 @@ class Service:
         await self._publish_status()
         return out.summaries
 
-    async def _dispatch(self, out: Outputs) -> None:
+    async def _dispatch(self, out: PipelineOutputs) -> None:
         """Write what the core decided to history first, then publish and act on it.
 
         History first: a crash (even SIGKILL) between the two leaves an event in tonight's count

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from integration.config import SecretRef, load_config, resolve_secret, topic_filter_problem
-from integration.core.readings import PayloadFormat, SensorKind
+from integration.config import (
+    ActuatorConfig,
+    SecretRef,
+    load_config,
+    resolve_secret,
+    topic_filter_problem,
+)
+from integration.core.readings import SensorKind
 from integration.errors import ConfigError
+from integration.messages import PayloadFormat
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -146,3 +155,20 @@ def test_secret_cannot_be_written_inline(tmp_path: Path) -> None:
 )
 def test_topic_filters_follow_mqtt_rules(topic: str, ok: bool) -> None:
     assert (topic_filter_problem(topic) is None) is ok
+
+
+# How an actuator is reached is config's business (the core knows id and role only).
+ACTUATOR_CASES = [
+    ("neither", {}, "give exactly one of entity_id"),
+    ("both", {"entity_id": "switch.x", "command_topic": "cmnd/x"}, "give exactly one"),
+    ("climate_over_mqtt", {"role": "climate", "command_topic": "cmnd/x"}, r"climate\.\* entity"),
+    ("climate_not_climate", {"role": "climate", "entity_id": "switch.x"}, r"climate\.\* entity"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [c[1:] for c in ACTUATOR_CASES], ids=[c[0] for c in ACTUATOR_CASES]
+)
+def test_actuator_needs_one_way_to_command(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ActuatorConfig.model_validate({"id": "x", "role": "heater", **kwargs})

@@ -10,8 +10,8 @@ import pytest
 from integration.adapters.rulefiles import load_rules
 from integration.config import ConfigError, ServiceConfig, load_config
 from integration.core.events import MovementKind
-from integration.core.readings import InboundMessage
 from integration.core.simulation.night import NightSpec, realistic_counts, simulate_night
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
 

@@ -1,10 +1,12 @@
-"""Routing: each topic's sensors are matched once and remembered, within a bound."""
+"""Routing: each topic's sensors matched once and remembered; intents out as actions."""
 
 from __future__ import annotations
 
 from integration.config import ServiceConfig
-from integration.core.readings import InboundMessage
+from integration.core.events import ActionKind
+from integration.core.intents import SwitchActuator
 from integration.core.rules import RuleSet
+from integration.messages import InboundMessage
 from integration.pipeline import _MAX_ROUTED_TOPICS, Pipeline
 
 T = 1_767_225_600.0
@@ -47,3 +49,31 @@ def test_an_exact_and_a_wildcard_sensor_both_take_a_topic_exact_first() -> None:
     out = routing.handle(InboundMessage(T + 1, "room/temp", b"21"))  # remembered route, same
     assert [r.sensor_id for r in out.readings] == ["temp", "any_temp"]
     assert routing.stats.last_seen == {"bedroom/temp": T + 1, "bedroom/any_temp": T + 1}
+
+
+def test_the_cores_intents_go_out_as_actions_from_the_rooms_actuator_config() -> None:
+    config = ServiceConfig.model_validate(
+        {
+            "rooms": [
+                {
+                    "id": "bedroom",
+                    "name": "Bedroom",
+                    "sensors": [{"id": "temp", "kind": "temperature", "topic": "room/temp"}],
+                    "actuators": [
+                        {"id": "fan", "role": "fan", "command_topic": "cmnd/fan/POWER"},
+                        {"id": "heater", "role": "heater", "entity_id": "switch.heater"},
+                    ],
+                }
+            ]
+        }
+    )
+    out = Pipeline(config, RuleSet()).handle(InboundMessage(T, "room/temp", b"30"))
+    assert [(i.actuator_id, i.on) for i in out.intents if isinstance(i, SwitchActuator)] == [
+        ("fan", True),
+        ("heater", False),
+    ]
+    assert [(a.kind, a.target, dict(a.data)) for a in out.actions] == [
+        (ActionKind.MQTT_PUBLISH, "cmnd/fan/POWER", {"payload": "ON"}),
+        (ActionKind.HA_SERVICE, "switch.turn_off", {"entity_id": "switch.heater"}),
+    ]
+    assert all(a.why == out.intents[0].why for a in out.actions)

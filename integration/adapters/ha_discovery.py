@@ -37,8 +37,8 @@ from integration.config import RoomConfig, ServiceConfig
 from integration.core.comfort import State
 from integration.core.events import MovementEvent, MovementKind, Notice
 from integration.core.localtime import iso
-from integration.core.readings import InboundMessage
 from integration.core.summary import NightSummary, render_text
+from integration.messages import InboundMessage
 
 __all__ = [
     "BAND_COMMAND_MAX_C",
@@ -183,8 +183,15 @@ def summary_messages(config: ServiceConfig, summary: NightSummary) -> list[Publi
 
 
 def state_message(config: ServiceConfig, room_id: str, status: Mapping[str, Any]) -> Publish:
-    """A room's live state, retained: every sensor entity of the room reads its field."""
-    return room_topics(config.mqtt.base_topic, room_id).state, json.dumps(status), True
+    """A room's live state, retained: every sensor entity of the room reads its field.
+
+    Yes/no fields go out as HA's binary sensor payloads, ON/OFF; None stays null (unknown).
+    """
+    document = {
+        key: (PAYLOAD_ON if value else PAYLOAD_OFF) if isinstance(value, bool) else value
+        for key, value in status.items()
+    }
+    return room_topics(config.mqtt.base_topic, room_id).state, json.dumps(document), True
 
 
 def rules_problem_messages(config: ServiceConfig, problems: list[str]) -> list[Publish]:

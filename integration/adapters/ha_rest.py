@@ -30,6 +30,7 @@ from homeassistant_api.errors import (
     UnauthorizedError,
 )
 
+from integration.adapters.actions import PERSISTENT_NOTIFICATION
 from integration.backoff import retry_delay
 from integration.core.events import Action, ActionKind
 from integration.watchers import Watchers
@@ -40,7 +41,6 @@ _LOGGER = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 10.0
 # Actions waiting beyond this are dropped oldest first: a bounded queue, counted.
 MAX_PENDING = 500
-PERSISTENT_NOTIFICATION = "persistent_notification.create"
 
 
 class HaState(StrEnum):

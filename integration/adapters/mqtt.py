@@ -43,7 +43,7 @@ from integration.adapters.payloads import MAX_PAYLOAD_BYTES
 from integration.backoff import retry_delay
 from integration.clock import Clock
 from integration.config import ServiceConfig, resolve_secret
-from integration.core.readings import InboundMessage
+from integration.messages import InboundMessage
 from integration.watchers import Watchers
 
 __all__ = [

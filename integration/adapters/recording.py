@@ -20,7 +20,7 @@ from typing import IO, Literal, Self
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig
-from integration.core.readings import InboundMessage
+from integration.messages import InboundMessage
 from integration.watchers import Watchers
 
 _LOGGER = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ Theory of operation
 Sans-I/O: the shell turns what the core saw into `Signal`s (a spasm-like movement, a restless
 episode starting, the room leaving its comfort band, ...) and calls
 `AutomationEngine.handle(signal, context)` with the room's state at that moment; the engine
-returns `Action`s for the shell to send. Time is the signal's `t` (UTC epoch seconds); local
+returns intents (`CallService`, `PublishMqtt`, `Notify`, `SetBand`) for the shell to carry out. Time is the signal's `t` (UTC epoch seconds); local
 wall-clock time comes from `datetime.fromtimestamp(t, zone)`, so replay and live agree.
 
 For each signal, in this order:
@@ -14,13 +14,13 @@ For each signal, in this order:
    `temperature_in_band` (or the opposite side) ends it (for `for_s`);
 2. each automation, in file order, fires when one of its `when` triggers matches, it is out of
    its per-room cooldown, and every `if` condition holds;
-3. a firing starts the cooldown and turns `then` into actions, in order; inside quiet hours
+3. a firing starts the cooldown and turns `then` into intents, in order; inside quiet hours
    `notify` actions are dropped and the others still run.
 
 Invariants:
 - The language has no loops, delays, variables or code: templates name a fixed set of values
   and are checked when the rules load; rendering is plain substitution, never `str.format`.
-- Every action carries `why`: the rule id, the trigger, the room and the values used.
+- Every intent carries `why`: the rule id, the trigger, the room and the values used.
 - Memory is bounded: `_SPASMS_KEPT_PER_ROOM` events per room, one held-since time per room
   and side, one last-fired time per automation and room.
 """
@@ -49,7 +49,8 @@ from pydantic import (
     model_validator,
 )
 
-from integration.core.events import SPASM_LIKE_KINDS, Action, ActionKind, MovementKind, WhyValue
+from integration.core.events import SPASM_LIKE_KINDS, MovementKind, WhyValue
+from integration.core.intents import CallService, Notify, PublishMqtt, SetBand
 from integration.core.localtime import parse_hhmm
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "TRIGGER_KINDS",
     "Automation",
     "AutomationEngine",
+    "AutomationIntent",
     "Automations",
     "RoomContext",
     "Signal",
@@ -450,7 +452,7 @@ class MqttPublishAction(_Rule):
 
 
 class NotifyAction(_Rule):
-    """A notification in HA (persistent_notification), plus a notify service if given."""
+    """A notification for a person in HA, also sent through a notify service if given."""
 
     action: Literal["notify"]
     title: Template = Field(default="{room_name}", description="notification title; templates")
@@ -594,6 +596,8 @@ class Automations(RootModel[tuple[Automation, ...]]):
 
 # --- engine -------------------------------------------------------------------------------
 
+AutomationIntent = CallService | PublishMqtt | Notify | SetBand
+
 
 @dataclass(frozen=True, slots=True)
 class Signal:
@@ -633,10 +637,10 @@ class AutomationEngine:
         ids = {automation.id for automation in self._automations}
         self._fired_at = {key: t for key, t in self._fired_at.items() if key[0] in ids}
 
-    def handle(self, signal: Signal, context: RoomContext) -> list[Action]:
-        """The actions every automation this signal fires asks for, in file order."""
+    def handle(self, signal: Signal, context: RoomContext) -> list[AutomationIntent]:
+        """The intents every automation this signal fires asks for, in file order."""
         self._remember(signal)
-        actions: list[Action] = []
+        actions: list[AutomationIntent] = []
         for automation in self._automations:
             actions.extend(self._run(automation, signal, context))
         return actions
@@ -676,7 +680,9 @@ class AutomationEngine:
             and (condition.kinds is None or kind in condition.kinds)
         )
 
-    def _run(self, automation: Automation, signal: Signal, context: RoomContext) -> list[Action]:
+    def _run(
+        self, automation: Automation, signal: Signal, context: RoomContext
+    ) -> list[AutomationIntent]:
         trigger = next((tr for tr in automation.when if self._fires(tr, signal)), None)
         if trigger is None:
             return []
@@ -736,34 +742,24 @@ class AutomationEngine:
         why: Mapping[str, WhyValue],
         *,
         quiet: bool,
-    ) -> list[Action]:
-        def action(kind: ActionKind, target: str, data: Mapping[str, WhyValue]) -> Action:
-            return Action(signal.room, signal.t, kind, target, data, why)
-
-        actions: list[Action] = []
+    ) -> list[AutomationIntent]:
+        room, t = signal.room, signal.t
+        intents: list[AutomationIntent] = []
         for step in automation.then:
             match step:
                 case HaServiceAction():
                     data = {key: _render_value(value, values) for key, value in step.data.items()}
-                    actions.append(action(ActionKind.HA_SERVICE, step.service, data))
+                    intents.append(CallService(room, t, step.service, data, why))
                 case MqttPublishAction():
-                    data = {"payload": render(step.payload, values), "retain": step.retain}
-                    actions.append(action(ActionKind.MQTT_PUBLISH, step.topic, data))
+                    payload = render(step.payload, values)
+                    intents.append(PublishMqtt(room, t, step.topic, payload, step.retain, why))
                 case NotifyAction() if quiet:
                     _LOGGER.debug(
                         "automation %s: notification dropped in quiet hours", automation.id
                     )
                 case NotifyAction():
-                    data = {
-                        "title": render(step.title, values),
-                        "message": render(step.message, values),
-                    }
-                    actions.append(
-                        action(ActionKind.NOTIFY, "persistent_notification.create", data)
-                    )
-                    if step.service is not None:
-                        actions.append(action(ActionKind.NOTIFY, step.service, data))
+                    title, message = render(step.title, values), render(step.message, values)
+                    intents.append(Notify(room, t, title, message, step.service, why))
                 case SetComfortBandAction():
-                    data = {"low_c": step.low_c, "high_c": step.high_c}
-                    actions.append(action(ActionKind.SET_TARGET, "comfort_band", data))
-        return actions
+                    intents.append(SetBand(room, t, step.low_c, step.high_c, why))
+        return intents

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 Sans-I/O, like h11: the shell calls `ComfortController.step(inputs, now)` with whatever arrived
 since the last call (temperature readings, band overrides, the pause switch; an empty list is a
-tick) and sends the returned `Action`s. The controller never reads a clock or does I/O; `now` is
+tick) and has the returned intents carried out. The controller never reads a clock or does I/O; `now` is
 UTC epoch seconds and local schedule times come from `datetime.fromtimestamp(now, tz)`.
 
 Each step:
@@ -37,10 +37,10 @@ Invariants:
   raises a notification, and from then on the controller commands nothing at all.
 - PAUSED turns off what it runs and then commands nothing until resumed.
 
-Actuators are passed as `ActuatorSpec(id, role, entity_id | command_topic, payloads)`: the
-service config holds entity ids per room, the rules refer to roles only. A heater is a switch,
-a cooler or fan is a switch or fan entity (or an MQTT command topic), a climate entity gets
-`climate.set_hvac_mode` and `climate.set_temperature` (band middle, in °C: HA must use metric).
+Actuators are known here by id and role only (`ActuatorSpec(id, role)`): a heater, cooler or
+fan is switched on and off (`SwitchActuator`), a climate actuator gets a mode and the band's
+middle as its target (`SetClimate`). How each is reached (an HA entity, an MQTT command topic)
+is the service config's and the actions adapter's business.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from integration.core.events import Action, ActionKind, WhyValue
+from integration.core.events import WhyValue
+from integration.core.intents import ClimateMode, Notify, Role, SetClimate, SwitchActuator
 from integration.core.localtime import parse_hhmm
 from integration.core.readings import TemperatureReading, Tick
 
@@ -258,31 +259,12 @@ class ComfortSettings(BaseModel):
 # --- values in and out ----------------------------------------------------------------------
 
 
-class Role(StrEnum):
-    """What an actuator does to the room."""
-
-    HEATER = "heater"
-    COOLER = "cooler"
-    FAN = "fan"
-    CLIMATE = "climate"
-
-
 @dataclass(frozen=True, slots=True)
 class ActuatorSpec:
-    """One actuator of a room: an HA entity, or an MQTT command topic with its payloads."""
+    """One actuator of a room, as the controller knows it: its id and what it does."""
 
     id: str
     role: Role
-    entity_id: str | None = None
-    command_topic: str | None = None
-    payload_on: str = "ON"
-    payload_off: str = "OFF"
-
-    def __post_init__(self) -> None:
-        if (self.entity_id is None) == (self.command_topic is None):
-            raise ValueError(f"actuator {self.id}: give exactly one of entity_id, command_topic")
-        if self.role is Role.CLIMATE and not (self.entity_id or "").startswith("climate."):
-            raise ValueError(f"actuator {self.id}: a climate actuator needs a climate.* entity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +287,7 @@ class PauseSwitch:
 
 
 ComfortInput = TemperatureReading | BandOverride | PauseSwitch | Tick
+ComfortIntent = SwitchActuator | SetClimate | Notify
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,7 +379,7 @@ class ComfortController:
         self._can_heat = any(a.role in (Role.HEATER, Role.CLIMATE) for a in actuators)
         self._can_cool = any(a.role is not Role.HEATER for a in actuators)
 
-    def step(self, inputs: Sequence[ComfortInput], now: float) -> list[Action]:
+    def step(self, inputs: Sequence[ComfortInput], now: float) -> list[ComfortIntent]:
         """Take what arrived since the last step, decide at `now`, return what to command."""
         if self.state is State.SAFE:
             return []
@@ -430,19 +413,11 @@ class ComfortController:
         elif self.state is not State.BLIND:
             self._blind_since = None
         why = self._why(band, fused, transitions)
-        actions = self._command(band, now, why)
+        intents = self._command(band, now, why)
         if self.fault is not None:  # just entered SAFE: say so once
-            actions.append(
-                Action(
-                    self.room,
-                    now,
-                    ActionKind.NOTIFY,
-                    "persistent_notification.create",
-                    {"title": "Bedroom comfort control stopped", "message": self.fault},
-                    why,
-                )
-            )
-        return actions
+            title = "Bedroom comfort control stopped"
+            intents.append(Notify(self.room, now, title, self.fault, why=why))
+        return intents
 
     def status(self, now: float) -> tuple[float | None, Band]:
         """The fused room temperature (None when every sensor is stale) and the band in force."""
@@ -611,62 +586,36 @@ class ComfortController:
     def _all_off(self) -> bool:
         return all(self._commanded.get(a.id) == "off" for a in self._actuators)
 
-    def _command(self, band: Band, now: float, why: Mapping[str, WhyValue]) -> list[Action]:
+    def _command(self, band: Band, now: float, why: Mapping[str, WhyValue]) -> list[ComfortIntent]:
         mode = self._mode(now)
         if mode is None:
             return []
-        actions: list[Action] = []
+        intents: list[ComfortIntent] = []
         for spec in self._actuators:
             before = self._commanded.get(spec.id)
             after = _wanted(spec, mode, before)
             if after is None:
                 continue
-            if after != before:
+            switched = after != before
+            if switched:
                 self._commanded[spec.id] = after
                 self._switched_at[spec.id] = now
-                actions.extend(self._switch(spec, after, now, why))
-            if (
-                spec.role is Role.CLIMATE
-                and after in ("heat", "cool")
-                and self._setpoint_c.get(spec.id) != band.mid_c
-            ):
-                self._setpoint_c[spec.id] = band.mid_c
-                data = {"entity_id": spec.entity_id, "temperature": round(band.mid_c, 1)}
-                actions.append(
-                    Action(
-                        self.room, now, ActionKind.HA_SERVICE, "climate.set_temperature", data, why
+            if spec.role is not Role.CLIMATE:
+                if switched:
+                    intents.append(
+                        SwitchActuator(self.room, now, spec.id, spec.role, after == "on", why)
                     )
-                )
+                continue
+            climate_mode: ClimateMode | None = _CLIMATE_MODES[after] if switched else None
+            target_c: float | None = None
+            if after in ("heat", "cool") and self._setpoint_c.get(spec.id) != band.mid_c:
+                self._setpoint_c[spec.id] = band.mid_c
+                target_c = band.mid_c
             elif after not in ("heat", "cool"):
                 self._setpoint_c.pop(spec.id, None)
-        return actions
-
-    def _switch(
-        self, spec: ActuatorSpec, after: str, now: float, why: Mapping[str, WhyValue]
-    ) -> list[Action]:
-        if spec.command_topic is not None:
-            payload = spec.payload_on if after == "on" else spec.payload_off
-            return [
-                Action(
-                    self.room,
-                    now,
-                    ActionKind.MQTT_PUBLISH,
-                    spec.command_topic,
-                    {"payload": payload},
-                    why,
-                )
-            ]
-        entity_id = spec.entity_id or ""
-        if spec.role is Role.CLIMATE:
-            data: dict[str, WhyValue] = {"entity_id": entity_id, "hvac_mode": after}
-            return [
-                Action(self.room, now, ActionKind.HA_SERVICE, "climate.set_hvac_mode", data, why)
-            ]
-        domain = entity_id.split(".", 1)[0]
-        service = f"{domain}.turn_{after}"
-        return [
-            Action(self.room, now, ActionKind.HA_SERVICE, service, {"entity_id": entity_id}, why)
-        ]
+            if climate_mode is not None or target_c is not None:
+                intents.append(SetClimate(self.room, now, spec.id, climate_mode, target_c, why))
+        return intents
 
     def _why(
         self,
@@ -686,6 +635,10 @@ class ComfortController:
             "sensors": None if fused is None else ",".join(fused[1]),
             "fault": self.fault,
         }
+
+
+# A climate actuator's commanded state, as the intent names its modes.
+_CLIMATE_MODES: Mapping[str, ClimateMode] = {"heat": "heat", "cool": "cool", "off": "off"}
 
 
 def _wanted(spec: ActuatorSpec, mode: str, before: str | None = None) -> str | None:

@@ -58,7 +58,7 @@ class Notice:
 class ActionKind(StrEnum):
     """How an action reaches the world."""
 
-    HA_SERVICE = "ha_service"  # e.g. climate.set_temperature
+    HA_SERVICE = "ha_service"  # a Home Assistant service call
     MQTT_PUBLISH = "mqtt_publish"
     NOTIFY = "notify"
     SET_TARGET = "set_target"
@@ -66,11 +66,11 @@ class ActionKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """Something the service does to the world, recorded with why."""
+    """What went out for an intent (the actions adapter's translation), recorded with why."""
 
     room: str
     t: float
     kind: ActionKind
-    target: str  # HA service ("climate.set_temperature"), MQTT topic, or notify service
+    target: str  # the HA service or MQTT topic it went to ("comfort_band" for a band change)
     data: Mapping[str, WhyValue] = field(default_factory=dict)
     why: Mapping[str, WhyValue] = field(default_factory=dict)

@@ -20,18 +20,6 @@ class SensorKind(StrEnum):
     OCCUPANCY = "occupancy"
 
 
-class PayloadFormat(StrEnum):
-    """The vendor shape a sensor's payload comes in."""
-
-    AUTO = "auto"  # plain number/ON/OFF, or JSON with the kind's usual keys
-    PLAIN = "plain"  # a bare number or ON/OFF, true/false, 1/0
-    JSON = "json"  # a JSON document; `field` is a dotted path to the value
-    ZIGBEE2MQTT = "zigbee2mqtt"
-    ESPHOME = "esphome"
-    TASMOTA = "tasmota"
-    SHELLY = "shelly"
-
-
 class RejectReason(StrEnum):
     """Why a message produced no reading; counted per reason, never raised."""
 
@@ -48,22 +36,6 @@ class RejectReason(StrEnum):
     BAD_BATCH = "bad_batch"
     RATE_OUT_OF_RANGE = "rate_out_of_range"
     UNAVAILABLE = "unavailable"  # the device says it has no value (e.g. ESPHome "nan")
-
-
-@dataclass(frozen=True, slots=True)
-class SensorSpec:
-    """One configured sensor, as the core sees it (built from validated config)."""
-
-    room: str
-    sensor_id: str
-    kind: SensorKind
-    topic: str
-    payload_format: PayloadFormat = PayloadFormat.AUTO
-    field: str | None = (
-        None  # dotted JSON path, e.g. "DS18B20.Temperature" or "params.temperature:0.tC"
-    )
-    unit: str | None = None  # "C"/"F" for temperature, "g"/"m/s2" for motion; None = format default
-    rate_hz: float | None = None  # expected sample rate of a single-sample accelerometer
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,15 +108,6 @@ class Rejection:
     reason: RejectReason
     topic: str
     excerpt: str  # first bytes of the payload, for DEBUG logs only
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    """One MQTT message stamped with its arrival time (HA's ReceiveMessage.timestamp idea)."""
-
-    t: float
-    topic: str
-    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,14 @@ saw into automation `Signal`s:
 While a night is open, a `NightAccumulator` takes every temperature (with the band), event,
 action, bed-accelerometer batch and rejection; when the night closes its `NightSummary`
 (compared with the last `HISTORY_NIGHTS`) goes out with the outputs.
-A `set_comfort_band` action from an automation becomes a `BandOverride` for the controller
-at once. Comfort steps on every temperature and every `COMFORT_STEP_S` of ticks.
+What the room decides goes out as intents (`integration.core.intents`); the shell's
+`translate`, given at construction, says which actions each becomes, so the night summary
+counts what went out. A `SetBand` intent from an automation becomes a `BandOverride` for the
+controller at once. That can re-enter: the new band moves the room across an edge, which
+signals automations again. The controller's own intents are never a `SetBand`, and an
+automation fires at most once per room and instant (its cooldown is positive), so a chain ends;
+`MAX_BAND_CHAIN` fences it all the same. Comfort steps on every temperature and every
+`COMFORT_STEP_S` of ticks.
 
 Invariants: no I/O, no clock; state is bounded by the number of sensors (and one night's
 per-minute aggregates). `snapshot()`/`restore()` carry the night across a restart.
@@ -26,6 +32,7 @@ per-minute aggregates). `snapshot()`/`restore()` carry the night across a restar
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,14 +50,8 @@ from integration.core.comfort import (
     State,
 )
 from integration.core.detectors import RoomMotionDetector
-from integration.core.events import (
-    Action,
-    ActionKind,
-    MovementEvent,
-    MovementKind,
-    Notice,
-    WhyValue,
-)
+from integration.core.events import MovementEvent, MovementKind, Notice, WhyValue
+from integration.core.intents import Intent, Notify, SetBand, Translate
 from integration.core.night import BoundaryKind, NightBoundary, NightTracker
 from integration.core.readings import AccelSamples, Reading, TemperatureReading, Tick
 from integration.core.rules import RuleSet
@@ -62,12 +63,15 @@ from integration.core.summary import (
     render_text,
 )
 
+_LOGGER = logging.getLogger(__name__)
+
 # The controller's decisions change on minutes (min on/off times, staleness); every 10 s of
 # ticks is prompt enough and keeps a replayed night fast.
 COMFORT_STEP_S = 10.0
 # While the room stays outside its band, say so again this often, so `for_s` triggers fire.
 SIDE_REPEAT_S = 60.0
-# The morning summary compares a night with this many before it.
+# Automations setting bands that signal automations that set bands: deeper than this is a loop.
+MAX_BAND_CHAIN = 8
 
 _EPISODE_SIGNALS = {
     MovementKind.RESTLESS_START: SignalKind.RESTLESS_START,
@@ -82,7 +86,7 @@ class Outputs:
     readings: list[Reading] = field(default_factory=list)
     events: list[MovementEvent] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
-    actions: list[Action] = field(default_factory=list)
+    intents: list[Intent] = field(default_factory=list)
     summaries: list[NightSummary] = field(default_factory=list)
     minutes: list[MinuteRecord] = field(default_factory=list)  # a closed night's, for history
     nights: list[NightBoundary] = field(default_factory=list)
@@ -107,9 +111,11 @@ class RoomCore:
         sensors: Sequence[SensorWatch],
         rules: RuleSet,
         zone: ZoneInfo,
+        translate: Translate,
         partner_sensors: frozenset[str] = frozenset(),
     ) -> None:
         self.room = room
+        self._translate = translate
         self.name = name
         self._partner_sensors = partner_sensors  # accelerometers under the partner's side
         self.detector = RoomMotionDetector(room, rules.detection, partner_sensors)
@@ -130,25 +136,22 @@ class RoomCore:
         self._bed_sensor: str | None = None  # the accelerometer whose activity is scored
         self.restless = False
         self.spasms_tonight = 0
+        self._band_chain = 0  # automation bands being applied, one inside the other
 
     def status(self, now: float) -> dict[str, WhyValue]:
-        """The room's live state, as HA's entities read it (`<base>/<room>/state`)."""
+        """The room's live state; yes/no values are booleans (None: not known)."""
         temperature, band = self.comfort.status(now)
         override = band.name == "override"
-
-        def on_off(value: bool | None) -> str | None:
-            return None if value is None else ("ON" if value else "OFF")
-
         return {
             "temperature_c": None if temperature is None else round(temperature, 2),
             "band_low_c": band.low_c,
             "band_high_c": band.high_c,
             "comfort_status": str(self.comfort.state),
-            "in_bed": on_off(self.detector.in_bed),
-            "restless": on_off(self.restless),
-            "sensor_problem": on_off(bool(self._stale) or self.comfort.fault is not None),
+            "in_bed": self.detector.in_bed,
+            "restless": self.restless,
+            "sensor_problem": bool(self._stale) or self.comfort.fault is not None,
             "spasms_tonight": self.spasms_tonight,
-            "paused": on_off(self.comfort.state is State.PAUSED),
+            "paused": self.comfort.state is State.PAUSED,
             "override_low_c": band.low_c if override else None,
             "override_high_c": band.high_c if override else None,
         }
@@ -309,17 +312,10 @@ class RoomCore:
     def _summarised(self, summary: NightSummary, now: float, out: Outputs) -> None:
         """Out with the summary, and tell the person in plain words in HA."""
         out.summaries.append(summary)
-        data: dict[str, WhyValue] = {
-            "title": f"{self.name}: the night of {summary.night_date}",
-            "message": render_text(summary),
-        }
+        title = f"{self.name}: the night of {summary.night_date}"
         why: dict[str, WhyValue] = {"rule": "morning_summary", "night": summary.night_date}
-        targets = ["persistent_notification.create"]
-        if self._rules.night.summary_notify_service is not None:
-            targets.append(self._rules.night.summary_notify_service)
-        for target in targets:
-            action = Action(self.room, now, ActionKind.NOTIFY, target, data, why)
-            out.actions.append(action)
+        service = self._rules.night.summary_notify_service
+        out.intents.append(Notify(self.room, now, title, render_text(summary), service, why))
 
     def _open_night(self, boundary: NightBoundary) -> None:
         # Only steady reporters can leave a gap: silence is normal for occupancy and vibration.
@@ -335,7 +331,7 @@ class RoomCore:
 
     def _step_comfort(self, inputs: Sequence[ComfortInput], now: float, out: Outputs) -> None:
         self._last_comfort_step = now
-        self._comfort_actions(self.comfort.step(inputs, now), now, out)
+        self._took(self.comfort.step(inputs, now), out)
         temperature, band = self.comfort.status(now)
         if temperature is None:
             return
@@ -353,15 +349,33 @@ class RoomCore:
             self._side_said_at = now
             self._signal(side, now, out)
 
-    def _comfort_actions(self, actions: list[Action], now: float, out: Outputs) -> None:
-        for action in actions:
-            out.actions.append(action)
+    def _took(self, intents: Sequence[Intent], out: Outputs) -> None:
+        """Out with what the controller or an automation decided; apply an automation's band."""
+        for intent in intents:
+            out.intents.append(intent)
             if self.accumulator is not None:
-                self.accumulator.add_action(action)
-            if action.kind is ActionKind.SET_TARGET:
-                low, high = action.data.get("low_c"), action.data.get("high_c")
-                if isinstance(low, int | float) and isinstance(high, int | float):
-                    self.set_band(float(low), float(high), now, out)
+                for action in self._translate(intent):
+                    self.accumulator.add_action(action)
+            if isinstance(intent, SetBand):
+                self._apply_band(intent, out)
+
+    def _apply_band(self, intent: SetBand, out: Outputs) -> None:
+        """An automation's band, applied at once, unless band changes are chasing each other."""
+        if self._band_chain >= MAX_BAND_CHAIN:
+            _LOGGER.warning(
+                "room %s: band %.1f-%.1f from %s not applied: %d band changes in a chain",
+                self.room,
+                intent.low_c,
+                intent.high_c,
+                intent.why.get("rule"),
+                self._band_chain,
+            )
+            return
+        self._band_chain += 1
+        try:
+            self.set_band(intent.low_c, intent.high_c, intent.t, out)
+        finally:
+            self._band_chain -= 1
 
     def _check_stale(self, now: float, out: Outputs) -> None:
         for sensor_id, last in self._last_seen.items():
@@ -398,4 +412,4 @@ class RoomCore:
             band_high_c=band.high_c,
         )
         signal = Signal(self.room, now, kind, movement_kind)
-        self._comfort_actions(self.automations.handle(signal, context), now, out)
+        self._took(self.automations.handle(signal, context), out)

@@ -24,6 +24,7 @@ from integration.adapters.ha_discovery import (
     messages_to_publish,
     parse_command,
     room_topics,
+    state_message,
 )
 from integration.config import ServiceConfig
 from integration.core.comfort import State
@@ -480,3 +481,15 @@ def test_null_tolerant_templates_render_none_for_missing_values() -> None:
     guarded = [t for t in templates if "else None" in t]
     # Only the device triggers compare the raw event type; everything shown in HA is guarded.
     assert len(templates) - len(guarded) == 2 * len(EVENT_TYPES)
+
+
+def test_room_state_says_yes_and_no_as_binary_sensor_payloads() -> None:
+    status = {"in_bed": True, "restless": False, "paused": None, "spasms_tonight": 1}
+    topic, payload, retain = state_message(CONFIG, "bedroom", status)
+    assert (topic, retain) == (room_topics(BASE, "bedroom").state, True)
+    assert json.loads(payload) == {
+        "in_bed": "ON",
+        "restless": "OFF",
+        "paused": None,
+        "spasms_tonight": 1,
+    }

@@ -20,7 +20,7 @@ from integration.adapters.mqtt import (
     MqttConnection,
     MqttSettings,
 )
-from integration.core.readings import InboundMessage
+from integration.messages import InboundMessage
 from tests.mosquitto import Mosquitto
 from tests.relay import CuttableLink
 

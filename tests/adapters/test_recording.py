@@ -13,7 +13,7 @@ from integration.adapters.recording import (
     encode_line,
     read_recording,
 )
-from integration.core.readings import InboundMessage
+from integration.messages import InboundMessage
 
 messages = st.builds(
     InboundMessage,

@@ -17,10 +17,11 @@ from integration.adapters.rulefiles import load_rules
 from integration.adapters.store import Store
 from integration.config import load_config
 from integration.core.events import Action, ActionKind, MovementEvent
-from integration.core.readings import InboundMessage, Tick
+from integration.core.readings import Tick
 from integration.core.room import Outputs
 from integration.core.simulation.night import NightSpec, simulate_night
 from integration.core.summary import MinuteRecord, NightSummary
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
 

@@ -13,13 +13,15 @@ from integration.core.automations import (
     TRIGGER_KINDS,
     Automation,
     AutomationEngine,
+    AutomationIntent,
     Automations,
     RoomContext,
     Signal,
     SignalKind,
     render,
 )
-from integration.core.events import Action, ActionKind, MovementKind, WhyValue
+from integration.core.events import MovementKind, WhyValue
+from integration.core.intents import CallService, Notify, PublishMqtt, SetBand
 from integration.errors import ConfigError
 from integration.yamlfile import plain, read_yaml, validate
 
@@ -292,15 +294,17 @@ def test_a_condition_failing_does_not_start_the_cooldown() -> None:
 
 
 QUIET_CASES = [
-    ("inside_quiet_hours_drops_notify_only", "2026-01-16T02:00", [ActionKind.HA_SERVICE, ActionKind.MQTT_PUBLISH, ActionKind.SET_TARGET]),
-    ("outside_quiet_hours_runs_everything", "2026-01-16T12:00", [ActionKind.HA_SERVICE, ActionKind.NOTIFY, ActionKind.MQTT_PUBLISH, ActionKind.SET_TARGET]),
+    ("inside_quiet_hours_drops_notify_only", "2026-01-16T02:00", [CallService, PublishMqtt, SetBand]),
+    ("outside_quiet_hours_runs_everything", "2026-01-16T12:00", [CallService, Notify, PublishMqtt, SetBand]),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("when", "kinds"), [c[1:] for c in QUIET_CASES], ids=[c[0] for c in QUIET_CASES]
 )
-def test_quiet_hours_suppress_notify_actions_only(when: str, kinds: list[ActionKind]) -> None:
+def test_quiet_hours_suppress_notify_actions_only(
+    when: str, kinds: list[type[AutomationIntent]]
+) -> None:
     then = [
         {
             "action": "ha_service",
@@ -312,7 +316,7 @@ def test_quiet_hours_suppress_notify_actions_only(when: str, kinds: list[ActionK
         {"action": "set_comfort_band", "low_c": 16, "high_c": 18},
     ]
     eng = engine(rule(then=then, quiet_hours={"after": "23:30", "before": "06:30"}))
-    assert [a.kind for a in eng.handle(signal(SignalKind.SPASM, local(when)), BEDROOM)] == kinds
+    assert [type(a) for a in eng.handle(signal(SignalKind.SPASM, local(when)), BEDROOM)] == kinds
 
 
 # --- actions and templates ------------------------------------------------------------------
@@ -346,18 +350,14 @@ def test_actions_carry_rendered_data_and_why() -> None:
         "temperature_c": 19.24,
         "kind": "clonus",
     }
-    message = {
-        "title": "Restless night",
-        "message": "2 spasm-like movements (clonus) in Bedroom by 23:05",
-    }
+    message = "2 spasm-like movements (clonus) in Bedroom by 23:05"
+    # What goes out for each: tests/adapters/test_actions.py, `test_automation_intents_...`.
     assert actions == [
-        Action("bedroom", t, ActionKind.HA_SERVICE, "climate.set_temperature",
-               {"entity_id": "climate.bedroom", "temperature": 16.5, "label": "bedroom at 19.2", "nested_ok": 3}, why),
-        Action("bedroom", t, ActionKind.MQTT_PUBLISH, "bedroom/fan/set",
-               {"payload": '{"state": "ON", "count": 2}', "retain": True}, why),
-        Action("bedroom", t, ActionKind.NOTIFY, "persistent_notification.create", message, why),
-        Action("bedroom", t, ActionKind.NOTIFY, "notify.mobile_app_phone", message, why),
-        Action("bedroom", t, ActionKind.SET_TARGET, "comfort_band", {"low_c": 17.0, "high_c": 18.5}, why),
+        CallService("bedroom", t, "climate.set_temperature",
+                    {"entity_id": "climate.bedroom", "temperature": 16.5, "label": "bedroom at 19.2", "nested_ok": 3}, why),
+        PublishMqtt("bedroom", t, "bedroom/fan/set", '{"state": "ON", "count": 2}', True, why),
+        Notify("bedroom", t, "Restless night", message, "notify.mobile_app_phone", why),
+        SetBand("bedroom", t, 17.0, 18.5, why),
     ]  # fmt: skip
 
 
@@ -521,9 +521,10 @@ def test_shipped_fan_example_starts_the_script_on_the_third_spasm_in_bed() -> No
     t = local("2026-01-16T02:00")
     results = [eng.handle(signal(SignalKind.SPASM, t + dt), BEDROOM) for dt in (0, 120, 240)]
     assert results[:2] == [[], []]
-    assert [(a.kind, a.target, dict(a.data)) for a in results[2]] == [
-        (ActionKind.HA_SERVICE, "script.turn_on", {"entity_id": "script.bedroom_fan_low_20_min"})
-    ]
+    assert [
+        (type(a), a.service, dict(a.data)) for a in results[2] if isinstance(a, CallService)
+    ] == [(CallService, "script.turn_on", {"entity_id": "script.bedroom_fan_low_20_min"})]
+    assert len(results[2]) == 1
 
 
 def test_shipped_warm_room_example_notifies_after_15_minutes_outside_quiet_hours() -> None:
@@ -531,10 +532,11 @@ def test_shipped_warm_room_example_notifies_after_15_minutes_outside_quiet_hours
     t = local("2026-01-15T21:00")
     assert eng.handle(signal(ABOVE, t), BEDROOM) == []
     actions = eng.handle(signal(ABOVE, t + 900), BEDROOM)
-    assert [(a.target, a.data["message"]) for a in actions] == [
-        ("persistent_notification.create", "Bedroom is 19.2 °C, above 18.5 °C for 15 minutes"),
-        ("notify.mobile_app_phone", "Bedroom is 19.2 °C, above 18.5 °C for 15 minutes"),
+    # One notification, to HA and to the phone (tests/adapters/test_actions.py: both go out).
+    assert [(type(a), a.service, a.message) for a in actions if isinstance(a, Notify)] == [
+        (Notify, "notify.mobile_app_phone", "Bedroom is 19.2 °C, above 18.5 °C for 15 minutes")
     ]
+    assert len(actions) == 1
 
 
 def test_a_number_payload_is_published_as_text() -> None:
@@ -542,4 +544,5 @@ def test_a_number_payload_is_published_as_text() -> None:
         rule(then=[{"action": "mqtt_publish", "topic": "bedroom/fan/speed", "payload": 30}])
     )
     (action,) = eng.handle(signal(SignalKind.SPASM), BEDROOM)
-    assert action.data == {"payload": "30", "retain": False}
+    assert isinstance(action, PublishMqtt)
+    assert (action.payload, action.retain) == ("30", False)

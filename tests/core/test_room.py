@@ -8,16 +8,23 @@ from zoneinfo import ZoneInfo
 
 from integration.core.automations import Automations
 from integration.core.comfort import ActuatorSpec, ComfortSettings, Role
-from integration.core.events import ActionKind, MovementEvent, MovementKind, Notice
+from integration.core.events import MovementEvent, MovementKind, Notice
+from integration.core.intents import CallService, PublishMqtt, SetBand, SwitchActuator
 from integration.core.readings import OccupancyReading, Reading, TemperatureReading
-from integration.core.room import COMFORT_STEP_S, SIDE_REPEAT_S, Outputs, RoomCore, SensorWatch
+from integration.core.room import (
+    COMFORT_STEP_S,
+    SIDE_REPEAT_S,
+    Outputs,
+    RoomCore,
+    SensorWatch,
+)
 from integration.core.rules import RuleSet
 
 ZONE = ZoneInfo("Europe/London")
 # 00:30 local on a winter night: the shipped deep_sleep band (16.5-18.5 °C) is in force.
 NIGHT = datetime(2026, 1, 15, 0, 30, tzinfo=ZONE).timestamp()
-FAN = ActuatorSpec("fan", Role.FAN, command_topic="cmnd/fan/POWER")
-HEATER = ActuatorSpec("heater", Role.HEATER, entity_id="switch.heater")
+FAN = ActuatorSpec("fan", Role.FAN)
+HEATER = ActuatorSpec("heater", Role.HEATER)
 
 
 class ScriptedDetector:
@@ -50,9 +57,14 @@ def room(rules: RuleSet, actuators: tuple[ActuatorSpec, ...] = ()) -> RoomCore:
         [SensorWatch("temp", 900.0), SensorWatch("accel", 300.0)],
         rules,
         ZONE,
+        lambda intent: (),  # what goes out is tests/adapters/test_actions.py's business
     )
     core.detector = ScriptedDetector()  # type: ignore[assignment]
     return core
+
+
+def switched(out: Outputs) -> list[tuple[str, bool]]:
+    return [(i.actuator_id, i.on) for i in out.intents if isinstance(i, SwitchActuator)]
 
 
 def jerk(t: float) -> MovementEvent:
@@ -84,9 +96,11 @@ def test_third_spasm_lowers_the_band_for_the_rest_of_the_night() -> None:
         core.tick(NIGHT + 60 * i, out)
     assert [e.kind for e in out.events] == [MovementKind.JERK] * 3
     assert [e.detected_at for e in out.events] == [NIGHT, NIGHT + 60, NIGHT + 120]
-    (action,) = out.actions
-    assert (action.kind, action.why["rule"], action.why["count"]) == (
-        ActionKind.SET_TARGET,
+    (action,) = out.intents
+    assert isinstance(action, SetBand)
+    assert (action.low_c, action.high_c, action.why["rule"], action.why["count"]) == (
+        16.0,
+        17.5,
         "cooler",
         3,
     )
@@ -112,27 +126,23 @@ def test_above_band_is_repeated_so_a_held_trigger_fires_after_its_time() -> None
             core.feed(temperature(t, 19.5), t, out)  # above the 18.5 °C deep-sleep high
         core.tick(t, out)
         t += COMFORT_STEP_S
-    published = [a for a in out.actions if a.kind is ActionKind.MQTT_PUBLISH]
+    published = [a for a in out.intents if isinstance(a, PublishMqtt)]
     assert len(published) == 1
     assert published[0].t >= NIGHT + 900
-    assert published[0].data["payload"] == "bedroom"
+    assert published[0].payload == "bedroom"
 
 
-def test_comfort_switches_an_mqtt_fan_and_an_ha_heater() -> None:
+def test_comfort_switches_a_fan_and_a_heater() -> None:
     core = room(RuleSet(), (FAN, HEATER))
     out = Outputs()
     core.feed(temperature(NIGHT, 20.0), NIGHT, out)
     # Too warm: the fan goes on; the heater is switched off so its state is known.
-    assert [(a.kind, a.target, a.data.get("payload")) for a in out.actions] == [
-        (ActionKind.MQTT_PUBLISH, "cmnd/fan/POWER", "ON"),
-        (ActionKind.HA_SERVICE, "switch.turn_off", None),
-    ]
+    assert switched(out) == [("fan", True), ("heater", False)]
     later = NIGHT + 3600
     out = Outputs()
     core.feed(temperature(later, 15.0), later, out)
-    targets = [(a.kind, a.target) for a in out.actions]
-    assert (ActionKind.MQTT_PUBLISH, "cmnd/fan/POWER") in targets
-    assert (ActionKind.HA_SERVICE, "switch.turn_on") in targets
+    assert ("fan", False) in switched(out)
+    assert ("heater", True) in switched(out)
 
 
 def test_a_silent_sensor_is_reported_once_and_cleared_by_its_next_reading() -> None:
@@ -154,7 +164,7 @@ def test_a_silent_sensor_is_reported_once_and_cleared_by_its_next_reading() -> N
         core.tick(float(t), out)
     stale = [n for n in out.notices if n.code == "sensor_stale"]
     assert [(n.sensor_id, n.t > NIGHT + 900) for n in stale] == [("temp", True)]
-    assert [a.target for a in out.actions if a.kind is ActionKind.MQTT_PUBLISH] == ["house/stale"]
+    assert [a.topic for a in out.intents if isinstance(a, PublishMqtt)] == ["house/stale"]
     core.feed(temperature(NIGHT + 2000, 17.0), NIGHT + 2000, out)
     for t in range(int(NIGHT) + 2000, int(NIGHT) + 4000, 10):
         core.tick(float(t), out)
@@ -180,10 +190,11 @@ def test_getting_up_signals_at_once_not_when_back() -> None:
     core = room(rules)
     out = Outputs()
     core.feed(OccupancyReading("bedroom", "bed", NIGHT - 600, occupied=True), NIGHT - 600, out)
-    assert out.actions == []
+    assert out.intents == []
     core.feed(OccupancyReading("bedroom", "bed", NIGHT, occupied=False), NIGHT, out)
-    (action,) = out.actions
-    assert (action.t, action.target, action.data["brightness_pct"]) == (
+    (action,) = out.intents
+    assert isinstance(action, CallService)
+    assert (action.t, action.service, action.data["brightness_pct"]) == (
         NIGHT,
         "light.turn_on",
         5,
@@ -203,31 +214,54 @@ def test_reloaded_rules_are_announced_and_keep_what_the_controller_commanded() -
     core = room(rules, (FAN,))
     out = Outputs()
     core.feed(temperature(NIGHT, 20.0), NIGHT, out)
-    assert [a.data.get("payload") for a in out.actions] == ["ON"]
+    assert switched(out) == [("fan", True)]
     out = Outputs()
     core.replace_rules(rules, NIGHT + 5, out)
-    assert [(a.target, a.data["payload"]) for a in out.actions] == [("house/rules", "new")]
+    assert [(a.topic, a.payload) for a in out.intents if isinstance(a, PublishMqtt)] == [
+        ("house/rules", "new")
+    ]
+    assert len(out.intents) == 1
     out = Outputs()
     core.feed(temperature(NIGHT + 10, 20.0), NIGHT + 10, out)
-    assert out.actions == []  # the fan is known to be on: nothing commanded twice
+    assert out.intents == []  # the fan is known to be on: nothing commanded twice
 
 
 def test_a_clock_set_back_an_hour_keeps_the_room_controlled_on_ticks_alone() -> None:
     core = room(RuleSet(), (FAN,))
     out = Outputs()
     core.feed(temperature(NIGHT, 20.0), NIGHT, out)
-    assert [a.data.get("payload") for a in out.actions] == ["ON"]
+    assert switched(out) == [("fan", True)]
     out = Outputs()
     core.feed(temperature(NIGHT + 60, 15.0), NIGHT + 60, out)
-    assert out.actions == []  # cool now, but the fan has run only 60 of its 300 s
+    assert out.intents == []  # cool now, but the fan has run only 60 of its 300 s
     # The wall clock is stepped an hour back; only ticks follow (no sensor reports).
     back = NIGHT + 60 - 3600
     switched_off_at = None
     for now in range(int(back), int(back) + 400, int(COMFORT_STEP_S)):
         out = Outputs()
         core.tick(now, out)
-        if out.actions:
-            assert [a.data.get("payload") for a in out.actions] == ["OFF"]
+        if out.intents:
+            assert switched(out) == [("fan", False)]
+            assert len(out.intents) == 1
             switched_off_at = now
             break
     assert switched_off_at == back + 240  # the rest of its 300 s run, on the new clock
+
+
+def test_automations_chasing_each_others_bands_end_with_each_rule_fired_once() -> None:
+    # Each band puts the room on the other side, which fires the other rules: a ping-pong.
+    chase = [
+        {
+            "id": f"{side}_{i}",
+            "when": [{"trigger": f"temperature_{side}_band"}],
+            "then": [{"action": "set_comfort_band", "low_c": low, "high_c": high}],
+        }
+        for i in range(3)
+        for side, low, high in (("below", 15.0, 16.0), ("above", 18.0, 19.0))
+    ]
+    core = room(RuleSet(automations=automations(*chase)))
+    out = Outputs()
+    core.set_band(18.0, 19.0, NIGHT, out)
+    core.feed(temperature(NIGHT, 17.0), NIGHT, out)  # below 18-19: the chase begins
+    bands = [i for i in out.intents if isinstance(i, SetBand)]
+    assert sorted(str(b.why["rule"]) for b in bands) == sorted(str(r["id"]) for r in chase)

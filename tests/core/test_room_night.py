@@ -8,9 +8,9 @@ from pathlib import Path
 
 from integration.adapters.rulefiles import load_rules
 from integration.config import load_config
-from integration.core.readings import InboundMessage
 from integration.core.simulation.night import NightSpec, simulate_night
 from integration.core.summary import render_text
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
 
@@ -86,7 +86,7 @@ def test_a_restart_inside_a_restless_episode_neither_forgets_nor_repeats_it() ->
     saved = json.loads(json.dumps(before.rooms["bedroom"].snapshot()))  # as the store keeps it
     after = pipeline()
     after.rooms["bedroom"].restore(saved)
-    assert after.rooms["bedroom"].status(messages[cut].t)["restless"] == "ON"
+    assert after.rooms["bedroom"].status(messages[cut].t)["restless"] is True
     resumed = replay(messages[cut:], after)
 
     assert [e for e in resumed.events if e.kind == "restless_start"] == []

@@ -14,8 +14,8 @@ import pytest
 from integration.adapters.mqtt import ConnectionState
 from integration.adapters.recording import Recorder, read_recording
 from integration.config import ServiceConfig
-from integration.core.readings import InboundMessage
 from integration.core.rules import RuleSet
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
 from integration.service import Service, mqtt_settings

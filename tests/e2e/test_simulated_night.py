@@ -11,9 +11,9 @@ from bench.detection import main as detection_bench
 from integration.adapters.rulefiles import load_rules
 from integration.config import ServiceConfig, load_config
 from integration.core.events import MovementKind
-from integration.core.readings import InboundMessage
 from integration.core.scoring import NightScore, score_night
 from integration.core.simulation.night import NightSpec, SimulatedNight, simulate_night
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, replay
 

@@ -9,8 +9,9 @@ import time
 from dataclasses import replace
 
 from integration.config import ServiceConfig
-from integration.core.readings import InboundMessage, Tick
-from integration.pipeline import Outputs
+from integration.core.readings import Tick
+from integration.messages import InboundMessage
+from integration.pipeline import PipelineOutputs
 from integration.service import TICK_DRAIN_WAIT_S, Service, mqtt_settings
 from tests.mosquitto import Mosquitto
 
@@ -74,7 +75,7 @@ async def test_ticks_keep_running_while_a_flood_fills_the_queue(
     ticks: list[float] = []
     handle = service.pipeline.handle
 
-    def counting(item: InboundMessage | Tick) -> Outputs:
+    def counting(item: InboundMessage | Tick) -> PipelineOutputs:
         if isinstance(item, Tick):
             ticks.append(time.monotonic())
         return handle(item)

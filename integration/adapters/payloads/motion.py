@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from integration.core.readings import AccelSamples, RejectReason, SensorSpec
+from integration.core.readings import AccelSamples, RejectReason
+from integration.messages import SensorSpec
 
 from .values import number
 

@@ -31,15 +31,14 @@ from typing import Any
 from integration.core.readings import (
     HumidityReading,
     OccupancyReading,
-    PayloadFormat,
     Reading,
     Rejection,
     RejectReason,
     SensorKind,
-    SensorSpec,
     TemperatureReading,
     VibrationReading,
 )
+from integration.messages import PayloadFormat, SensorSpec
 
 from .motion import accel_samples
 from .values import flag, humidity_pct, number, temperature_c

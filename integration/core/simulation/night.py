@@ -1,4 +1,4 @@
-"""Labelled synthetic nights: an under-mattress accelerometer, bed occupancy and the room climate.
+"""Labelled synthetic nights: a bed accelerometer, bed occupancy, room temperature and humidity.
 
 Theory of operation: `simulate_night` first *plans* the night from the seed — where each
 movement, get-up and dropout lies, which becomes the labels — and `SimulatedNight.messages`
@@ -36,8 +36,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from integration.core.comfort import Role
 from integration.core.events import MovementKind
+from integration.core.intents import Role
 from integration.core.simulation.confounders import (
     STALLS_PER_H,
     BedModel,

@@ -11,7 +11,7 @@ Figures are for a ~12 m² bedroom with one outside wall; they give the ~1-3 °C/
 such rooms, not a calibrated building model.
 
 `GenericThermostat` re-implements Home Assistant's generic_thermostat control rule
-(homeassistant/components/generic_thermostat/climate.py `_async_control_heating`): one target,
+(its `_async_control_heating`, in HA's generic_thermostat integration): one target,
 `too_cold = target > cur + cold_tolerance`, `too_hot = target < cur - hot_tolerance`, switching
 off only after `min_cycle_duration` and on only after `cycle_cooldown` (a timer re-checks when
 they end), a target change forcing an immediate decision, and control run on each sensor change.
@@ -31,22 +31,17 @@ from zoneinfo import ZoneInfo
 from integration.core.comfort import (
     ActuatorSpec,
     ComfortController,
+    ComfortIntent,
     ComfortSettings,
-    Role,
     band_at,
 )
-from integration.core.events import Action, ActionKind
+from integration.core.intents import Role, SwitchActuator
 from integration.core.readings import TemperatureReading
 
 _DT_S = 30.0  # physics step
 _REPORT_S = 60.0  # each sensor reports once a minute
 _SENSOR_OFFSETS_C = (0.15, -0.1, 0.05)  # calibration spread of cheap sensors
 _ROOM = "bedroom"
-_ENTITIES = {
-    Role.HEATER: "switch.bedroom_heater",
-    Role.COOLER: "switch.bedroom_cooler",
-    Role.FAN: "fan.bedroom_window",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +136,7 @@ class GenericThermostat:
         self._check_at: float | None = None  # HA's `_check_callback`
 
     def set_target(self, target_c: float, now: float) -> None:
-        """`climate.set_temperature`: decide at once, ignoring the cycle limits."""
+        """A new target temperature: decide at once, ignoring the cycle limits."""
         self.target_c = target_c
         self._control(now, force=True)
 
@@ -215,11 +210,10 @@ class SimulatedRoom:
         return round(noisy / m.sensor_step_c) * m.sensor_step_c
 
 
-def _apply(actions: Sequence[Action], on: dict[Role, bool]) -> None:
-    roles = {entity: role for role, entity in _ENTITIES.items()}
-    for action in actions:
-        if action.kind is ActionKind.HA_SERVICE and ".turn_" in action.target:
-            on[roles[str(action.data["entity_id"])]] = action.target.endswith(".turn_on")
+def _apply(intents: Sequence[ComfortIntent], on: dict[Role, bool]) -> None:
+    for intent in intents:
+        if isinstance(intent, SwitchActuator):
+            on[intent.role] = intent.on
 
 
 def run_night(
@@ -241,7 +235,7 @@ def run_night(
     end = start + 10.5 * 3600.0
     room = SimulatedRoom(model or RoomModel(), weather, seed)
     on = dict.fromkeys(Role, False)
-    specs = [ActuatorSpec(role, role, entity_id=_ENTITIES[role]) for role in setup.roles]
+    specs = [ActuatorSpec(role, role) for role in setup.roles]
     ours = ComfortController(_ROOM, specs, settings, tz)
     generic = [
         (

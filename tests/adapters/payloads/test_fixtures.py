@@ -13,13 +13,12 @@ from integration.core.readings import (
     AccelSamples,
     HumidityReading,
     OccupancyReading,
-    PayloadFormat,
     Rejection,
     SensorKind,
-    SensorSpec,
     TemperatureReading,
     VibrationReading,
 )
+from integration.messages import PayloadFormat, SensorSpec
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "payloads"
 FILES = sorted(FIXTURES.glob("*/*.json"))

@@ -10,15 +10,14 @@ from integration.adapters.payloads import MAX_PAYLOAD_BYTES, parse_payload
 from integration.core.readings import (
     AccelSamples,
     OccupancyReading,
-    PayloadFormat,
     Reading,
     Rejection,
     RejectReason,
     SensorKind,
-    SensorSpec,
     TemperatureReading,
     VibrationReading,
 )
+from integration.messages import PayloadFormat, SensorSpec
 
 T = 1_767_225_600.0
 TOPIC = "test/topic"

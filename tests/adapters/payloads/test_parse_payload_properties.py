@@ -9,13 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from integration.adapters.payloads import parse_payload
-from integration.core.readings import (
-    PayloadFormat,
-    Rejection,
-    RejectReason,
-    SensorKind,
-    SensorSpec,
-)
+from integration.core.readings import Rejection, RejectReason, SensorKind
+from integration.messages import PayloadFormat, SensorSpec
 
 T = 1_767_225_600.0
 KEYS = ["temperature", "Temperature", "humidity", "rh", "tC", "tF", "TempUnit", "occupancy",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from integration.core.comfort import (
     BandSetting,
     ComfortController,
     ComfortInput,
+    ComfortIntent,
     ComfortSettings,
     PauseSwitch,
     Role,
@@ -18,16 +20,16 @@ from integration.core.comfort import (
     band_at,
     fuse,
 )
-from integration.core.events import Action, ActionKind
+from integration.core.intents import Notify, SetClimate, SwitchActuator
 from integration.core.readings import TemperatureReading, Tick
 
 LONDON = ZoneInfo("Europe/London")
 BERLIN = ZoneInfo("Europe/Berlin")
 ROOM = "bedroom"
-HEATER = ActuatorSpec("heater", Role.HEATER, entity_id="switch.heater")
-COOLER = ActuatorSpec("cooler", Role.COOLER, entity_id="fan.cooler")
-CLIMATE = ActuatorSpec("ac", Role.CLIMATE, entity_id="climate.bedroom")
-MQTT_FAN = ActuatorSpec("fan", Role.FAN, command_topic="cmnd/fan/POWER", payload_on="1")
+HEATER = ActuatorSpec("heater", Role.HEATER)
+COOLER = ActuatorSpec("cooler", Role.COOLER)
+CLIMATE = ActuatorSpec("ac", Role.CLIMATE)
+FAN = ActuatorSpec("fan", Role.FAN)
 
 # One all-day band 18-20 °C: heat on ≤ 18.25, off ≥ 19.35; cool on ≥ 19.75, off ≤ 18.65.
 FLAT = ComfortSettings(
@@ -50,12 +52,23 @@ def controller(
     return ComfortController(ROOM, actuators or (HEATER, COOLER), settings, tz)
 
 
-def targets(actions: list[Action]) -> list[str]:
-    return [a.target for a in actions]
+def said(intents: list[ComfortIntent]) -> list[str]:
+    """Each intent in a few words: "heater on", "ac heat 19.0", "ac off", "notify"."""
+    words = []
+    for intent in intents:
+        match intent:
+            case SwitchActuator():
+                words.append(f"{intent.actuator_id} {'on' if intent.on else 'off'}")
+            case SetClimate():
+                target = None if intent.target_c is None else f"{intent.target_c:.1f}"
+                words.append(" ".join(w for w in (intent.actuator_id, intent.mode, target) if w))
+            case Notify():
+                words.append("notify")
+    return words
 
 
 def feed(ctl: ComfortController, t: float, temp_c: float) -> list[str]:
-    return targets(ctl.step([temp(t, temp_c)], t))
+    return said(ctl.step([temp(t, temp_c)], t))
 
 
 # --- schedule -------------------------------------------------------------------------------
@@ -120,7 +133,7 @@ def test_band_override_lasts_until_night_end_across_spring_forward() -> None:
     before_end = utc("2026-03-29T06:59:00")
     assert ctl.step([temp(before_end, 22.0)], before_end) == []
     after_end = utc("2026-03-29T07:00:00")  # back on the 18-20 band: 22.0 is too warm
-    assert targets(ctl.step([temp(after_end, 22.0)], after_end)) == ["switch.turn_off"]
+    assert said(ctl.step([temp(after_end, 22.0)], after_end)) == ["heater off"]
 
 
 OVERRIDE_CASES = [
@@ -169,11 +182,11 @@ def test_fused_temperature_is_median_of_fresh_sensors(
 BLIND_CASES = [
     # policy, actuators, temp, seconds blind → targets commanded at that moment
     ("hold_keeps_heater_at_first", "hold", (HEATER,), 17.0, 0, []),
-    ("hold_stops_heater_at_max", "hold", (HEATER,), 17.0, 1800, ["switch.turn_off"]),
+    ("hold_stops_heater_at_max", "hold", (HEATER,), 17.0, 1800, ["heater off"]),
     ("hold_keeps_cooler_past_max", "hold", (COOLER,), 21.0, 1800, []),
-    ("hold_stops_climate_heat_at_max", "hold", (CLIMATE,), 17.0, 1800, ["climate.set_hvac_mode"]),
-    ("safe_off_stops_heater_at_once", "safe_off", (HEATER,), 17.0, 0, ["switch.turn_off"]),
-    ("safe_off_stops_cooler_at_once", "safe_off", (COOLER,), 21.0, 0, ["fan.turn_off"]),
+    ("hold_stops_climate_heat_at_max", "hold", (CLIMATE,), 17.0, 1800, ["ac off"]),
+    ("safe_off_stops_heater_at_once", "safe_off", (HEATER,), 17.0, 0, ["heater off"]),
+    ("safe_off_stops_cooler_at_once", "safe_off", (COOLER,), 21.0, 0, ["cooler off"]),
 ]  # fmt: skip
 
 
@@ -196,7 +209,7 @@ def test_all_sensors_stale_fails_safe_and_never_heats_blind(
     first = ctl.step([], goes_blind)
     assert ctl.state is State.BLIND
     actions = first if blind_s == 0 else ctl.step([], goes_blind + blind_s)
-    assert targets(actions) == expected
+    assert said(actions) == expected
     assert ctl.step([], goes_blind + blind_s + 60) == []  # said once
 
 
@@ -205,14 +218,14 @@ def test_heater_blind_limit_is_not_reached_a_second_early() -> None:
     ctl.step([temp(0.0, 17.0)], 0.0)
     ctl.step([], 901.0)
     assert ctl.step([], 901.0 + 1799.0) == []
-    assert targets(ctl.step([], 901.0 + 1800.0)) == ["switch.turn_off"]
+    assert said(ctl.step([], 901.0 + 1800.0)) == ["heater off"]
 
 
 def test_start_with_no_sensor_is_blind_and_sensors_back_resume_control() -> None:
     ctl = controller(HEATER)
     assert ctl.step([Tick(0.0)], 0.0) == []
     states = [ctl.state]
-    assert feed(ctl, 10.0, 17.0) == ["switch.turn_on"]
+    assert feed(ctl, 10.0, 17.0) == ["heater on"]
     states.append(ctl.state)
     assert states == [State.BLIND, State.HEATING]
 
@@ -220,13 +233,13 @@ def test_start_with_no_sensor_is_blind_and_sensors_back_resume_control() -> None
 # --- hysteresis and cycle limits ---------------------------------------------------------------
 
 EDGE_CASES = [
-    ("heat_on_exactly_at_edge", 18.25, 18.25, "switch.turn_on", State.HEATING),
-    ("no_heat_just_above_edge", 18.26, 18.26, "fan.turn_off", State.IDLE),
-    ("cool_on_exactly_at_edge", 19.75, 19.75, "fan.turn_on", State.COOLING),
-    ("no_cool_just_below_edge", 19.74, 19.74, "fan.turn_off", State.IDLE),
-    ("heat_off_exactly_at_edge", 18.0, 19.35, "switch.turn_off", State.IDLE),
+    ("heat_on_exactly_at_edge", 18.25, 18.25, "heater on", State.HEATING),
+    ("no_heat_just_above_edge", 18.26, 18.26, "cooler off", State.IDLE),
+    ("cool_on_exactly_at_edge", 19.75, 19.75, "cooler on", State.COOLING),
+    ("no_cool_just_below_edge", 19.74, 19.74, "cooler off", State.IDLE),
+    ("heat_off_exactly_at_edge", 18.0, 19.35, "heater off", State.IDLE),
     ("heat_stays_just_below_edge", 18.0, 19.34, None, State.HEATING),
-    ("cool_off_exactly_at_edge", 20.5, 18.65, "fan.turn_off", State.IDLE),
+    ("cool_off_exactly_at_edge", 20.5, 18.65, "cooler off", State.IDLE),
     ("cool_stays_just_above_edge", 20.5, 18.66, None, State.COOLING),
 ]
 
@@ -248,9 +261,9 @@ def test_hysteresis_edges_are_inclusive(
 
 CYCLE_CASES = [
     ("not_off_before_min_on", [(0, 17.0), (299, 19.5)], State.HEATING, []),
-    ("off_at_min_on", [(0, 17.0), (300, 19.5)], State.IDLE, ["switch.turn_off"]),
+    ("off_at_min_on", [(0, 17.0), (300, 19.5)], State.IDLE, ["heater off"]),
     ("not_on_before_min_off", [(0, 17.0), (300, 19.5), (599, 17.0)], State.IDLE, []),
-    ("on_at_min_off", [(0, 17.0), (300, 19.5), (600, 17.0)], State.HEATING, ["switch.turn_on"]),
+    ("on_at_min_off", [(0, 17.0), (300, 19.5), (600, 17.0)], State.HEATING, ["heater on"]),
 ]
 
 
@@ -268,35 +281,30 @@ def test_min_on_and_off_times_prevent_short_cycling(
 
 def test_repeated_ticks_command_nothing_new() -> None:
     ctl = controller(HEATER)
-    assert feed(ctl, 0.0, 17.0) == ["switch.turn_on"]
+    assert feed(ctl, 0.0, 17.0) == ["heater on"]
     assert [ctl.step([Tick(t)], t) for t in (1.0, 2.0, 60.0)] == [[], [], []]
 
 
 # --- actions and why ---------------------------------------------------------------------------
 
-ACTION_CASES = [
-    ("switch", HEATER, 17.0, [(ActionKind.HA_SERVICE, "switch.turn_on", {"entity_id": "switch.heater"})]),
-    ("fan_entity", COOLER, 21.0, [(ActionKind.HA_SERVICE, "fan.turn_on", {"entity_id": "fan.cooler"})]),
-    ("mqtt", MQTT_FAN, 21.0, [(ActionKind.MQTT_PUBLISH, "cmnd/fan/POWER", {"payload": "1"})]),
-    ("climate_heat", CLIMATE, 17.0, [
-        (ActionKind.HA_SERVICE, "climate.set_hvac_mode", {"entity_id": "climate.bedroom", "hvac_mode": "heat"}),
-        (ActionKind.HA_SERVICE, "climate.set_temperature", {"entity_id": "climate.bedroom", "temperature": 19.0}),
-    ]),
-    ("climate_cool", CLIMATE, 21.0, [
-        (ActionKind.HA_SERVICE, "climate.set_hvac_mode", {"entity_id": "climate.bedroom", "hvac_mode": "cool"}),
-        (ActionKind.HA_SERVICE, "climate.set_temperature", {"entity_id": "climate.bedroom", "temperature": 19.0}),
-    ]),
+# What each actuator is told; tests/adapters/test_actions.py has what goes out for each.
+INTENT_CASES = [
+    ("heater", HEATER, 17.0, [SwitchActuator(ROOM, 0.0, "heater", Role.HEATER, on=True)]),
+    ("cooler", COOLER, 21.0, [SwitchActuator(ROOM, 0.0, "cooler", Role.COOLER, on=True)]),
+    ("fan", FAN, 21.0, [SwitchActuator(ROOM, 0.0, "fan", Role.FAN, on=True)]),
+    ("climate_heat", CLIMATE, 17.0, [SetClimate(ROOM, 0.0, "ac", "heat", 19.0)]),
+    ("climate_cool", CLIMATE, 21.0, [SetClimate(ROOM, 0.0, "ac", "cool", 19.0)]),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("spec", "temp_c", "expected"), [c[1:] for c in ACTION_CASES], ids=[c[0] for c in ACTION_CASES]
+    ("spec", "temp_c", "expected"), [c[1:] for c in INTENT_CASES], ids=[c[0] for c in INTENT_CASES]
 )
 def test_actuator_kinds_get_their_commands(
-    spec: ActuatorSpec, temp_c: float, expected: list[tuple[ActionKind, str, dict[str, object]]]
+    spec: ActuatorSpec, temp_c: float, expected: list[ComfortIntent]
 ) -> None:
-    actions = controller(spec).step([temp(0.0, temp_c)], 0.0)
-    assert [(a.kind, a.target, dict(a.data)) for a in actions] == expected
+    intents = controller(spec).step([temp(0.0, temp_c)], 0.0)
+    assert [replace(i, why={}) for i in intents] == expected
 
 
 def test_every_action_says_why() -> None:
@@ -324,9 +332,8 @@ def test_climate_setpoint_follows_a_band_change() -> None:
     ctl.step([temp(evening, 17.0)], evening)
     later = utc("2026-01-14T23:30:00")  # deep_sleep 16.5-18.5, still heating at 16.6
     actions = ctl.step([temp(later, 16.6)], later)
-    assert [(a.target, a.data.get("temperature")) for a in actions] == [
-        ("climate.set_temperature", 17.5)
-    ]
+    assert [(a.mode, a.target_c) for a in actions if isinstance(a, SetClimate)] == [(None, 17.5)]
+    assert said(actions) == ["ac 17.5"]
 
 
 def test_schedule_lead_warms_toward_a_warmer_next_band() -> None:
@@ -334,10 +341,10 @@ def test_schedule_lead_warms_toward_a_warmer_next_band() -> None:
     lead = ComfortSettings()
     early = utc("2026-01-15T04:59:00")
     idle = controller(HEATER, settings=lead).step([temp(early, 17.4)], early)
-    assert targets(idle) == ["switch.turn_off"]  # the first step states every actuator
+    assert said(idle) == ["heater off"]  # the first step states every actuator
     inside = utc("2026-01-15T05:00:00")
     heats = controller(HEATER, settings=lead).step([temp(inside, 17.4)], inside)
-    assert targets(heats) == ["switch.turn_on"]
+    assert said(heats) == ["heater on"]
 
 
 # --- pause and SAFE ----------------------------------------------------------------------------
@@ -346,11 +353,11 @@ def test_schedule_lead_warms_toward_a_warmer_next_band() -> None:
 def test_pause_turns_off_and_then_commands_nothing_until_resumed() -> None:
     ctl = controller(HEATER)
     feed(ctl, 0.0, 17.0)
-    assert targets(ctl.step([PauseSwitch(ROOM, 10.0, paused=True)], 10.0)) == ["switch.turn_off"]
+    assert said(ctl.step([PauseSwitch(ROOM, 10.0, paused=True)], 10.0)) == ["heater off"]
     assert feed(ctl, 400.0, 15.0) == []
     assert ctl.state is State.PAUSED
     resumed = ctl.step([PauseSwitch(ROOM, 500.0, paused=False), temp(500.0, 15.0)], 500.0)
-    assert targets(resumed) == ["switch.turn_on"]
+    assert said(resumed) == ["heater on"]
 
 
 def test_inputs_for_another_room_are_ignored() -> None:
@@ -361,26 +368,26 @@ def test_inputs_for_another_room_are_ignored() -> None:
 
 def test_a_clock_set_back_keeps_runs_rests_and_readings_at_their_ages() -> None:
     ctl = controller(HEATER)
-    assert feed(ctl, 0.0, 17.0) == ["switch.turn_on"]
+    assert feed(ctl, 0.0, 17.0) == ["heater on"]
     # The clock goes an hour back: the heater has run 0 s of its 300 s minimum, and a warm
     # reading stamped by the new clock is taken as the newest, not refused as older.
     back = -3600.0
     assert feed(ctl, back, 25.0) == []
     assert ctl.state is State.HEATING
     assert feed(ctl, back + 240.0, 25.0) == []
-    assert feed(ctl, back + FLAT.min_on_s, 25.0) == ["switch.turn_off"]
+    assert feed(ctl, back + FLAT.min_on_s, 25.0) == ["heater off"]
     # The rest before it may heat again runs from that switch, on the new clock.
     off = back + FLAT.min_on_s
     assert feed(ctl, off + FLAT.min_off_s - 1.0, 15.0) == []
-    assert feed(ctl, off + FLAT.min_off_s, 15.0) == ["switch.turn_on"]
+    assert feed(ctl, off + FLAT.min_off_s, 15.0) == ["heater on"]
 
 
 def test_input_a_little_late_is_late_not_a_clock_step(caplog: pytest.LogCaptureFixture) -> None:
     ctl = controller(HEATER)
-    assert feed(ctl, 0.0, 17.0) == ["switch.turn_on"]
+    assert feed(ctl, 0.0, 17.0) == ["heater on"]
     assert feed(ctl, 100.0, 17.0) == []
     assert feed(ctl, 95.0, 25.0) == []  # a tick trailing arrivals, say: nothing shifts
-    assert feed(ctl, FLAT.min_on_s, 25.0) == ["switch.turn_off"]  # the run counted from 0
+    assert feed(ctl, FLAT.min_on_s, 25.0) == ["heater off"]  # the run counted from 0
     assert "went back" not in caplog.text
 
 
@@ -400,11 +407,11 @@ def test_inconsistency_turns_off_once_reports_and_sticks_in_safe(
     feed(ctl, 100.0, 17.0)
     actions = ctl.step(inputs, now)
     assert ctl.state is State.SAFE
-    assert [(a.kind, a.target) for a in actions] == [
-        (ActionKind.HA_SERVICE, "switch.turn_off"),
-        (ActionKind.NOTIFY, "persistent_notification.create"),
-    ]
-    assert fault in str(actions[-1].data["message"])
+    assert said(actions) == ["heater off", "notify"]
+    notice = actions[-1]
+    assert isinstance(notice, Notify)
+    assert notice.service is None
+    assert fault in notice.message
     for t in (200.0, 1000.0, 5000.0):
         assert ctl.step([temp(t, 10.0), PauseSwitch(ROOM, t, paused=False)], t) == []
     assert ctl.state is State.SAFE

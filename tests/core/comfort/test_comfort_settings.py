@@ -16,6 +16,7 @@ from integration.core.comfort import (
     Role,
     band_at,
 )
+from integration.core.intents import SwitchActuator
 from integration.core.readings import TemperatureReading
 
 BAND = {"name": "night", "start": "22:00", "low": 18, "high": 20}
@@ -82,34 +83,21 @@ def test_fahrenheit_band_is_converted_to_celsius() -> None:
 
 
 F_EDGE_CASES = [
-    ("heat_on_at_18_25_c", 18.25, "switch.turn_on"),
-    ("idle_at_18_26_c", 18.26, "switch.turn_off"),
+    ("heat_on_at_18_25_c", 18.25, True),
+    ("idle_at_18_26_c", 18.26, False),
 ]
 
 
 @pytest.mark.parametrize(
     ("temp_c", "target"), [c[1:] for c in F_EDGE_CASES], ids=[c[0] for c in F_EDGE_CASES]
 )
-def test_fahrenheit_steps_are_converted_too(temp_c: float, target: str) -> None:
-    heater = ActuatorSpec("heater", Role.HEATER, entity_id="switch.heater")
+def test_fahrenheit_steps_are_converted_too(temp_c: float, target: bool) -> None:
+    heater = ActuatorSpec("heater", Role.HEATER)
     ctl = ComfortController("bedroom", [heater], FAHRENHEIT, ZoneInfo("UTC"))
-    actions = ctl.step([TemperatureReading("bedroom", "s1", 0.0, temp_c)], 0.0)
-    assert [a.target for a in actions] == [target]
-
-
-SPEC_CASES = [
-    ("neither", {}, "give exactly one of entity_id, command_topic"),
-    ("both", {"entity_id": "switch.x", "command_topic": "cmnd/x"}, "give exactly one"),
-    ("climate_over_mqtt", {"role": Role.CLIMATE, "command_topic": "cmnd/x"}, "climate.* entity"),
-]
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"), [c[1:] for c in SPEC_CASES], ids=[c[0] for c in SPEC_CASES]
-)
-def test_actuator_spec_needs_one_way_to_command(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        ActuatorSpec(**{"id": "x", "role": Role.HEATER, **kwargs})
+    intents = ctl.step([TemperatureReading("bedroom", "s1", 0.0, temp_c)], 0.0)
+    assert [(a.actuator_id, a.on) for a in intents if isinstance(a, SwitchActuator)] == [
+        ("heater", target)
+    ]
 
 
 def test_shipped_defaults_validate_and_match_the_code_defaults() -> None:

@@ -12,7 +12,7 @@ from functools import cache
 import pytest
 
 from integration.adapters.payloads import parse_payload
-from integration.core.readings import AccelSamples, SensorKind, SensorSpec
+from integration.core.readings import AccelSamples, SensorKind
 from integration.core.simulation.night import (
     LABELS_SCHEMA,
     Label,
@@ -23,6 +23,7 @@ from integration.core.simulation.night import (
     labels_document,
     simulate_night,
 )
+from integration.messages import SensorSpec
 
 Sample = tuple[float, float, float, float]  # t, x, y, z
 
