@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from watchfiles import awatch
 
 from integration import __version__
@@ -30,15 +29,15 @@ from integration.adapters.ha_discovery import (
     state_message,
     summary_messages,
 )
-from integration.adapters.ha_rest import HomeAssistantActions
+from integration.adapters.ha_rest import HomeAssistantActions, home_assistant_actions
 from integration.adapters.history import STORE_ERROR_HOLD_S, History
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
 from integration.adapters.rulefiles import load_rules
 from integration.adapters.store import Store
-from integration.adapters.web import Health, make_app, start_dashboard
+from integration.adapters.web import Health, serve_dashboard
 from integration.clock import Clock, SystemClock
-from integration.config import ServiceConfig, resolve_secret
+from integration.config import ServiceConfig
 from integration.core.events import Action, ActionKind, MovementEvent, WhyValue
 from integration.core.readings import Tick
 from integration.core.summary import HISTORY_NIGHTS, NightSummary
@@ -74,18 +73,6 @@ TICK_DRAIN_WAIT_S = 0.25
 INGEST_YIELD_EVERY = 64
 # /healthz shows a topic as flooding until it has gone this long without a drop.
 FLOOD_QUIET_S = 60.0
-
-
-def home_assistant_actions(config: ServiceConfig) -> HomeAssistantActions | None:
-    """The HA REST worker, or None when HA is disabled or no token is available."""
-    ha = config.homeassistant
-    if not ha.enabled:
-        return None
-    token = resolve_secret(ha.token)
-    if not token:
-        _LOGGER.warning("Home Assistant: no token found (%s); HA actions are off", ha.token)
-        return None
-    return HomeAssistantActions(ha.url, token)
 
 
 class Service:
@@ -138,9 +125,8 @@ class Service:
             "smart_bedroom_dropped_messages",
             "Messages dropped before parsing: a flooding topic, an oversize payload, a full queue",
             "reason",
-            self._dropped,
+            self.mqtt.dropped,
         )
-        self._rejected_seen: dict[str, int] = {}
         self.history = History(
             config.store.path, self.clock.now, self.home_assistant, self.metrics.store_failure
         )
@@ -169,7 +155,10 @@ class Service:
         """Run until cancelled."""
         if await self.history.open():
             await self._resume_nights()
-        dashboard = await self._start_dashboard()
+        served = await serve_dashboard(self.config, self.store, self.health, self.metrics)
+        dashboard = None
+        if served is not None:
+            dashboard, self.dashboard_url = served
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.mqtt.run(), name="mqtt-connection")
@@ -196,34 +185,6 @@ class Service:
             await self._save_nights()
             await self.history.close()
 
-    async def _start_dashboard(self) -> web.AppRunner | None:
-        """The dashboard, JSON API, /healthz and /metrics; the service runs on without them."""
-        settings = self.config.dashboard
-        if not settings.enabled:
-            return None
-        token = resolve_secret(settings.token) if settings.token is not None else None
-        if settings.token is not None and not token:
-            # Named but empty (an unset variable, an empty file): never serve health data open.
-            _LOGGER.error("dashboard not started: its token (%s) is empty", settings.token)
-            return None
-        app = make_app(
-            store=self.store,
-            zone=self.config.zone,
-            health=self.health,
-            metrics=self.metrics,
-            token=token,
-            room_names={room.id: room.name for room in self.config.rooms},
-        )
-        try:
-            runner = await start_dashboard(app, settings.host, settings.port)
-        except OSError as err:
-            _LOGGER.error("dashboard not started on %s:%d: %s", settings.host, settings.port, err)
-            return None
-        port = runner.addresses[0][1]
-        host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        self.dashboard_url = f"http://{host}:{port}/"
-        return runner
-
     def health(self) -> Health:
         """What /healthz says: broker and HA connectivity, store, last message per sensor, overload.
 
@@ -240,17 +201,8 @@ class Service:
             store=self.history.status(),
             store_failures=self.history.failures,
             flooding=self.mqtt.flooding_since(now - FLOOD_QUIET_S),
-            dropped=self._dropped(),
+            dropped=self.mqtt.dropped(),
         )
-
-    def _dropped(self) -> dict[str, int]:
-        """Messages the MQTT link dropped before parsing, by reason."""
-        counters = self.mqtt.counters
-        return {
-            "queue_full": counters.dropped_overflow,
-            "flood": counters.dropped_flood,
-            "oversize": counters.dropped_oversize,
-        }
 
     async def _resume_nights(self) -> None:
         """Each room takes back its last nights and the night a restart interrupted."""
@@ -295,19 +247,10 @@ class Service:
                     await self._command(command)
             else:
                 out = self.pipeline.handle(message)
-                self._count_ingest()
+                self.metrics.messages()
+                self.metrics.rejected_total(self.pipeline.stats.rejected)
                 await self._dispatch(out)
             self._watchers.notify()
-
-    def _count_ingest(self) -> None:
-        """Feed /metrics from the pipeline's counters (a handful of reasons, so cheap)."""
-        self.metrics.messages()
-        for reason, count in self.pipeline.stats.rejected.items():
-            new = count - self._rejected_seen.get(reason, 0)
-            if new:
-                self._rejected_seen[reason] = count
-                for _ in range(new):
-                    self.metrics.rejected(reason)
 
     async def _command(self, command: Command) -> None:
         """A control in HA was used: tonight's band, the pause switch, or summary now."""

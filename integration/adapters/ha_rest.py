@@ -32,6 +32,7 @@ from homeassistant_api.errors import (
 
 from integration.adapters.actions import PERSISTENT_NOTIFICATION
 from integration.backoff import retry_delay
+from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import Action, ActionKind
 from integration.watchers import Watchers
 
@@ -226,3 +227,15 @@ class HomeAssistantActions:
                 _LOGGER.info("Home Assistant is reachable again")
         else:
             _LOGGER.warning("Home Assistant unavailable: %s; retrying with backoff", detail)
+
+
+def home_assistant_actions(config: ServiceConfig) -> HomeAssistantActions | None:
+    """The HA REST worker, or None when HA is disabled or no token is available."""
+    ha = config.homeassistant
+    if not ha.enabled:
+        return None
+    token = resolve_secret(ha.token)
+    if not token:
+        _LOGGER.warning("Home Assistant: no token found (%s); HA actions are off", ha.token)
+        return None
+    return HomeAssistantActions(ha.url, token)

@@ -24,6 +24,7 @@ class ServiceMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._rejected_seen: dict[str, int] = {}
         self._messages = Counter(
             "smart_bedroom_messages",
             "MQTT messages received from sensors",
@@ -87,6 +88,15 @@ class ServiceMetrics:
     def store_failure(self) -> None:
         """Count one failed history write."""
         self._store_failures.inc()
+
+    def rejected_total(self, rejected: Mapping[str, int]) -> None:
+        """Catch up with the pipeline's running totals of refused messages, by reason."""
+        for reason, count in rejected.items():
+            new = count - self._rejected_seen.get(reason, 0)
+            if new:
+                self._rejected_seen[reason] = count
+                for _ in range(new):
+                    self.rejected(reason)
 
     def loop_lag(self, seconds: float) -> None:
         """Record how late a tick ran (negative lateness counts as on time)."""

@@ -199,6 +199,14 @@ class MqttConnection:
             dropped_held=self._dropped_held,
         )
 
+    def dropped(self) -> dict[str, int]:
+        """Messages dropped before parsing, by reason (for /healthz and /metrics)."""
+        return {
+            "queue_full": self._dropped_overflow,
+            "flood": self._dropped_flood,
+            "oversize": self._dropped_oversize,
+        }
+
     def flooding_since(self, t: float) -> dict[str, int]:
         """Topics that lost a message to their rate limit after `t`, with their total drops."""
         return {topic: n for topic, n in self.flooding.items() if self._flooded_at[topic] > t}

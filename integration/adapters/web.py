@@ -34,6 +34,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from integration.adapters.charts import KIND_LABELS, PHONE_WIDTH, night_chart, trend_chart
+from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
 from integration.core.localtime import night_bounds
 from integration.core.summary import MinuteRecord, NightSummary, render_text
@@ -551,6 +552,41 @@ def make_app(
     app.router.add_get("/healthz", dashboard.healthz)
     app.router.add_get("/metrics", dashboard.metrics_text)
     return app
+
+
+async def serve_dashboard(
+    config: ServiceConfig,
+    store: NightHistory | None,
+    health: Callable[[], Health],
+    metrics: MetricsSource,
+) -> tuple[web.AppRunner, str] | None:
+    """The dashboard as configured, and its address; None when off or it cannot start.
+
+    A token named but empty (an unset variable, an empty file) never serves health data open.
+    """
+    settings = config.dashboard
+    if not settings.enabled:
+        return None
+    token = resolve_secret(settings.token) if settings.token is not None else None
+    if settings.token is not None and not token:
+        _LOGGER.error("dashboard not started: its token (%s) is empty", settings.token)
+        return None
+    app = make_app(
+        store=store,
+        zone=config.zone,
+        health=health,
+        metrics=metrics,
+        token=token,
+        room_names={room.id: room.name for room in config.rooms},
+    )
+    try:
+        runner = await start_dashboard(app, settings.host, settings.port)
+    except OSError as err:
+        _LOGGER.error("dashboard not started on %s:%d: %s", settings.host, settings.port, err)
+        return None
+    port = runner.addresses[0][1]
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return runner, f"http://{host}:{port}/"
 
 
 async def start_dashboard(app: web.Application, host: str, port: int) -> web.AppRunner:
