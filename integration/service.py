@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +21,19 @@ from integration.adapters.ha_discovery import (
     Command,
     HomeAssistantLink,
     PauseCommand,
-    Publish,
     SummaryNowCommand,
-    event_message,
-    notice_message,
-    rules_problem_messages,
-    state_message,
-    summary_messages,
 )
 from integration.adapters.ha_rest import HomeAssistantActions, home_assistant_actions
 from integration.adapters.history import STORE_ERROR_HOLD_S, History
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
+from integration.adapters.outbound import Outbound
 from integration.adapters.rulefiles import load_rules
 from integration.adapters.store import Store
 from integration.adapters.web import Health, serve_dashboard
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig
-from integration.core.events import Action, ActionKind, MovementEvent, WhyValue
+from integration.core.events import MovementEvent, WhyValue
 from integration.core.readings import Tick
 from integration.core.summary import HISTORY_NIGHTS, NightSummary
 from integration.errors import ConfigError, StoreError
@@ -113,9 +108,7 @@ class Service:
         self.home_assistant = home_assistant or home_assistant_actions(config)
         self.rules_problems: list[str] = []  # of the last reload; empty when the rules are good
         self.rules_reload_failures = 0
-        self._published_status: dict[str, dict[str, WhyValue]] = {}
         self._stopping = asyncio.Event()
-        self._summaries: dict[str, Publish] = {}  # room → its last summary, re-sent on connect
         self.clock_steps = 0
         self.tick_late_max_s = 0.0  # the latest a tick has run, for tests and /metrics
         self.recent_events: deque[MovementEvent] = deque(maxlen=RECENT_EVENTS)
@@ -129,6 +122,13 @@ class Service:
         )
         self.history = History(
             config.store.path, self.clock.now, self.home_assistant, self.metrics.store_failure
+        )
+        self.outbound = Outbound(
+            config,
+            self.mqtt,
+            self.history,
+            self.metrics,
+            home_assistant=self.home_assistant is not None,
         )
         self._watchers = Watchers()
 
@@ -325,22 +325,18 @@ class Service:
             self.rules_problems = []
             _LOGGER.info("rules reloaded from %s", self.rules_dir)
             await self._dispatch(self.pipeline.replace_rules(rules, self.clock.now()))
-        await self._publish_rules_problem()
+        await self.outbound.rules_problem(self.rules_problems)
         return not self.rules_problems
 
+    def _statuses(self) -> dict[str, dict[str, WhyValue]]:
+        now = self.clock.now()
+        return {room_id: room.status(now) for room_id, room in self.pipeline.rooms.items()}
+
     async def _states(self) -> None:
-        """What HA reads, sent again when it (re)subscribes: rules problem, states, summaries."""
-        await self._publish_rules_problem()
-        await self._publish_status(force=True)
-        await self._publish(self._summaries.values())
+        await self.outbound.resend(self._statuses(), self.rules_problems)
 
-    async def _publish_rules_problem(self) -> None:
-        await self._publish(rules_problem_messages(self.config, self.rules_problems))
-
-    async def _publish(self, messages: Iterable[Publish]) -> None:
-        """Publish what the HA contract encoded, QoS 1 (held while the broker is away)."""
-        for topic, payload, retain in messages:
-            await self.mqtt.publish(topic, payload, qos=1, retain=retain)
+    async def _publish_status(self) -> None:
+        await self.outbound.status(self._statuses())
 
     async def close_nights(self) -> list[NightSummary]:
         """Summarise every open night now (the demo's night is over; a recording ended)."""
@@ -350,65 +346,14 @@ class Service:
         return out.summaries
 
     async def _dispatch(self, out: PipelineOutputs) -> None:
-        """Write what the core decided to history first, then publish and act on it.
-
-        History first: a crash (even SIGKILL) between the two leaves an event in tonight's count
-        and history that HA may not have seen, never one HA saw that history lost. The night's
-        state goes in the same transaction as what changed it, so history and tonight's count
-        never disagree, and a restart loses at most a minute of temperatures.
-        """
+        """What the core decided, to history first, then HA and the actuators (`Outbound`)."""
         self.recent_events.extend(out.events)
-        for event in out.events:
-            self.metrics.event(str(event.kind))
-        for action in out.actions:
-            self.metrics.action(str(action.kind))
-        if out.events or out.actions or out.summaries or out.nights:
-            await self.history.record(
-                events=out.events,
-                actions=out.actions,
-                minutes=out.minutes,
-                summaries=out.summaries,
-                night_states=self._night_states(),
-            )
-        config = self.config
-        await self._publish(event_message(config, event) for event in out.events)
-        await self._publish(notice_message(config, notice) for notice in out.notices)
-        for action in out.actions:
-            await self._act(action)
-        for summary in out.summaries:
-            document, ready = summary_messages(config, summary)
-            self._summaries[summary.room] = document
-            await self._publish((document, ready))
-
-    async def _publish_status(self, *, force: bool = False) -> None:
-        """Each room's live state, retained, whenever it changed."""
-        now = self.clock.now()
-        for room_id, room in self.pipeline.rooms.items():
-            status = room.status(now)
-            if force or status != self._published_status.get(room_id):
-                topic, payload, retain = state_message(self.config, room_id, status)
-                if await self.mqtt.publish(topic, payload, qos=1, retain=retain):
-                    self._published_status[room_id] = status
-
-    async def _act(self, action: Action) -> None:
-        _LOGGER.info(
-            "room %s: %s %s (%s)", action.room, action.kind, action.target, dict(action.why)
+        await self.outbound.send(
+            events=out.events,
+            notices=out.notices,
+            actions=out.actions,
+            summaries=out.summaries,
+            minutes=out.minutes,
+            night_changed=bool(out.nights),
+            night_states=self._night_states,
         )
-        if action.kind is ActionKind.MQTT_PUBLISH:
-            payload = action.data.get("payload")
-            retain = bool(action.data.get("retain", False))
-            await self.mqtt.publish(
-                action.target, "" if payload is None else str(payload), qos=1, retain=retain
-            )
-        elif action.kind in {ActionKind.HA_SERVICE, ActionKind.NOTIFY}:
-            if self.home_assistant is None:
-                # Disabled on purpose: the action is still logged above and kept in history.
-                level = logging.WARNING if self.config.homeassistant.enabled else logging.DEBUG
-                _LOGGER.log(
-                    level,
-                    "room %s: %s not sent: Home Assistant is not configured",
-                    action.room,
-                    action.target,
-                )
-            else:
-                await self.history.send(action)

@@ -1,0 +1,135 @@
+"""Everything the core decided, out to its sinks, in order: history, HA over MQTT, actuators.
+
+History first: a crash (even SIGKILL) between the two leaves an event in tonight's count and
+history that HA may not have seen, never one HA saw that history lost. The night's state goes
+in the same transaction as what changed it, so history and tonight's count never disagree, and
+a restart loses at most a minute of temperatures.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from integration.adapters.ha_discovery import (
+    Publish,
+    event_message,
+    notice_message,
+    rules_problem_messages,
+    state_message,
+    summary_messages,
+)
+from integration.adapters.history import History
+from integration.adapters.metrics import ServiceMetrics
+from integration.adapters.mqtt import MqttConnection
+from integration.config import ServiceConfig
+from integration.core.events import Action, ActionKind, MovementEvent, Notice
+from integration.core.summary import MinuteRecord, NightSummary
+
+__all__ = ["Outbound"]
+
+_LOGGER = logging.getLogger(__name__)
+
+Status = Mapping[str, Any]
+
+
+class Outbound:
+    """Sends decisions to history, to HA over MQTT and to the actuators; re-sends HA's states."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        mqtt: MqttConnection,
+        history: History,
+        metrics: ServiceMetrics,
+        *,
+        home_assistant: bool,
+    ) -> None:
+        self.config = config
+        self.mqtt = mqtt
+        self.history = history
+        self.metrics = metrics
+        self.home_assistant = home_assistant  # a worker exists to send HA actions
+        self._summaries: dict[str, Publish] = {}  # room → its last summary, re-sent on connect
+        self._published_status: dict[str, Status] = {}
+
+    async def send(
+        self,
+        *,
+        events: Sequence[MovementEvent],
+        notices: Sequence[Notice],
+        actions: Sequence[Action],
+        summaries: Sequence[NightSummary],
+        minutes: Sequence[MinuteRecord],
+        night_changed: bool,
+        night_states: Callable[[], Mapping[str, Mapping[str, Any]]],
+    ) -> None:
+        """Record, then publish, then act (see the module docstring for why in that order)."""
+        for event in events:
+            self.metrics.event(str(event.kind))
+        for action in actions:
+            self.metrics.action(str(action.kind))
+        if events or actions or summaries or night_changed:
+            await self.history.record(
+                events=events,
+                actions=actions,
+                minutes=minutes,
+                summaries=summaries,
+                night_states=night_states(),
+            )
+        config = self.config
+        await self._publish(event_message(config, event) for event in events)
+        await self._publish(notice_message(config, notice) for notice in notices)
+        for action in actions:
+            await self._act(action)
+        for summary in summaries:
+            document, ready = summary_messages(config, summary)
+            self._summaries[summary.room] = document
+            await self._publish((document, ready))
+
+    async def status(self, statuses: Mapping[str, Status], *, force: bool = False) -> None:
+        """Each room's live state, retained, whenever it changed."""
+        for room_id, status in statuses.items():
+            if force or status != self._published_status.get(room_id):
+                topic, payload, retain = state_message(self.config, room_id, status)
+                if await self.mqtt.publish(topic, payload, qos=1, retain=retain):
+                    self._published_status[room_id] = status
+
+    async def rules_problem(self, problems: list[str]) -> None:
+        """The rules problem entity: ON with the located errors while the last reload failed."""
+        await self._publish(rules_problem_messages(self.config, problems))
+
+    async def resend(self, statuses: Mapping[str, Status], problems: list[str]) -> None:
+        """What HA reads, sent again when it (re)subscribes: rules problem, states, summaries."""
+        await self.rules_problem(problems)
+        await self.status(statuses, force=True)
+        await self._publish(self._summaries.values())
+
+    async def _publish(self, messages: Iterable[Publish]) -> None:
+        """Publish what the HA contract encoded, QoS 1 (held while the broker is away)."""
+        for topic, payload, retain in messages:
+            await self.mqtt.publish(topic, payload, qos=1, retain=retain)
+
+    async def _act(self, action: Action) -> None:
+        _LOGGER.info(
+            "room %s: %s %s (%s)", action.room, action.kind, action.target, dict(action.why)
+        )
+        if action.kind is ActionKind.MQTT_PUBLISH:
+            payload = action.data.get("payload")
+            retain = bool(action.data.get("retain", False))
+            await self.mqtt.publish(
+                action.target, "" if payload is None else str(payload), qos=1, retain=retain
+            )
+        elif action.kind in {ActionKind.HA_SERVICE, ActionKind.NOTIFY}:
+            if not self.home_assistant:
+                # Disabled on purpose: the action is still logged above and kept in history.
+                level = logging.WARNING if self.config.homeassistant.enabled else logging.DEBUG
+                _LOGGER.log(
+                    level,
+                    "room %s: %s not sent: Home Assistant is not configured",
+                    action.room,
+                    action.target,
+                )
+            else:
+                await self.history.send(action)
