@@ -13,6 +13,7 @@ from integration.core.readings import Tick
 from integration.messages import InboundMessage
 from integration.pipeline import PipelineOutputs
 from integration.service import TICK_DRAIN_WAIT_S, Service, mqtt_settings
+from tests.e2e.helpers import service_config
 from tests.mosquitto import Mosquitto
 
 TIMEOUT_S = 60.0
@@ -41,28 +42,9 @@ MAX_TICK_GAP_S = TICK_S + TICK_DRAIN_WAIT_S + 1.0
 
 
 def flood_config(broker: Mosquitto, prefix: str) -> ServiceConfig:
-    return ServiceConfig.model_validate(
-        {
-            "timezone": "Europe/London",
-            "mqtt": {
-                "host": broker.host,
-                "port": broker.port,
-                "client_id": "sb_" + prefix[-12:],
-                "base_topic": prefix + "/sb",
-            },
-            "homeassistant": {"enabled": False, "discovery_prefix": prefix + "/ha"},
-            "dashboard": {"enabled": False},
-            "rooms": [
-                {
-                    "id": "bedroom",
-                    "name": "Bedroom",
-                    "sensors": [
-                        {"id": "bed", "kind": "motion", "topic": f"{prefix}/bed", "unit": "g"}
-                    ],
-                }
-            ],
-        }
-    )
+    """One bedroom whose bed sensor is the flooding device."""
+    bed = {"id": "bed", "kind": "motion", "topic": f"{prefix}/bed", "unit": "g"}
+    return service_config(broker, prefix, {"id": "bedroom", "name": "Bedroom", "sensors": [bed]})
 
 
 async def test_ticks_keep_running_while_a_flood_fills_the_queue(

@@ -368,7 +368,9 @@ async def test_dashboard_loads_and_names_only_existing_entities(
     assert render_text(summary) in rendered
     assert "| Spasm-like events | 5 (most at 23:00) |" in rendered
     assert "| Temperature | 19.0 / 19.6 / 20.5 °C |" in rendered
-    assert problems_in_log(home_assistant, log_mark) == []
+    # The unknown-event test's probe may still be in flight when this test starts: not ours.
+    problems = problems_in_log(home_assistant, log_mark)
+    assert [line for line in problems if "Invalid event type sneeze" not in line] == []
 
 
 async def test_device_triggers_exist_for_every_event_type(
