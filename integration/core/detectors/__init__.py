@@ -18,10 +18,11 @@ gracefully:
 micro-motion belief. Movements seen while the bed is believed empty are not reported (getting
 back in is not a spasm): gating by "in bed" is what keeps bed-sensor false alarms down.
 
-Emission bound: a movement's event is returned at most `MAX_EMISSION_DELAY_S` (6 s) after the
-end the event reports, for batches of up to 1 s; `emission_delay_bound_s(settings)` is the exact
-figure (2.6 s with the defaults when the samples show the end, 4 s when the sensor stops
-mid-movement) and settings that would exceed the promise are refused. PLM candidates are the
+Emission bound, on the samples' clock: a movement's event is returned at most
+`MAX_EMISSION_DELAY_S` (6 s) of sample time after the end it reports, once the batch holding
+those samples has arrived, for batches of up to 1 s; `emission_delay_bound_s(settings)` is the
+exact figure and settings that would exceed the promise are refused. Late batches add their
+lateness; a sensor that stops mid-movement is closed after `LATE_DELIVERY_S` of silence. PLM candidates are the
 exception: they are held until their series is confirmed or broken, at most
 `plm_hold_bound_s(settings)` (271 s with the defaults); `plm_series`, `restless_end` and
 `out_of_bed` are emitted when they end, by definition.
@@ -41,7 +42,6 @@ from integration.core.detectors.settings import (
     MAX_EMISSION_DELAY_S,
     DetectionSettings,
     emission_delay_bound_s,
-    stopped_sensor_delay_s,
 )
 from integration.core.events import MovementEvent, MovementKind, Notice
 from integration.core.readings import (
@@ -66,7 +66,6 @@ __all__ = [
     "RoomMotionDetector",
     "emission_delay_bound_s",
     "plm_hold_bound_s",
-    "stopped_sensor_delay_s",
 ]
 
 

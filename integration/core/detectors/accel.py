@@ -262,7 +262,7 @@ class AccelChannel:
             if mode:
                 if e > on_sq:
                     last_strong = t
-                if self._step_open(t, rx, ry, rz, env, last_strong, gx, gy, gz):
+                if self._step_open(t, rx, ry, rz, env, last_strong):
                     mode = _QUIET
                     last_strong = -math.inf  # the next strong sample starts a new run
                 elif env > env_cap:
@@ -319,9 +319,6 @@ class AccelChannel:
         rz: float,
         env: float,
         last_strong: float,
-        gx: float,
-        gy: float,
-        gz: float,
     ) -> bool:
         """One sample of an open movement; True when it closed."""
         if len(self._seg) < SEGMENT_MAX_SAMPLES:
@@ -333,16 +330,16 @@ class AccelChannel:
             if self._below_since < 0.0:
                 self._below_since = t
             elif t - max(self._below_since, last_strong) >= self.s.offset_hold_s:
-                self._close(last_strong, (gx, gy, gz))
+                self._close(last_strong)
                 return True
         else:
             self._below_since = -1.0
         if t - self._open_t >= self.s.max_movement_s:
-            self._close(last_strong, (gx, gy, gz))
+            self._close(last_strong)
             return True
         return False
 
-    def _close(self, end: float, post_gravity: tuple[float, float, float]) -> None:
+    def _close(self, end: float) -> None:
         """End the open burst; it joins the bout, which is judged once `BOUT_GAP_S` stays quiet."""
         self._mode = _QUIET
         self._sec_moved = True
@@ -398,7 +395,6 @@ class AccelChannel:
             self._bout_gravity = self._pre_gravity
         self._bout.append(burst)
         self._bout_until = end + BOUT_GAP_S
-        del post_gravity  # the bout's orientation is read once it has settled
 
     def _finish_bout(self, post_gravity: tuple[float, float, float]) -> None:
         """Judge the bout (see `bouts.py`) and report it as one movement."""
@@ -494,7 +490,7 @@ class AccelChannel:
     def _restart(self, t: float, x: float, y: float, z: float) -> None:
         """Start the filters afresh at a first sample or after a gap (closing what was open)."""
         if self._mode == _MOVING:
-            self._close(self._last_strong, (self._gx, self._gy, self._gz))
+            self._close(self._last_strong)
         self._finish_bout((self._gx, self._gy, self._gz))
         self._gx, self._gy, self._gz = x, y, z
         self._fx, self._fy, self._fz = x, y, z
@@ -532,7 +528,7 @@ class AccelChannel:
         """
         self.stopped = self.silent(now)
         if self.stopped and self._mode == _MOVING and self.last_t is not None:
-            self._close(self._last_strong, (self._gx, self._gy, self._gz))
+            self._close(self._last_strong)
             self._first_strong = self._last_strong = -math.inf
         if self.stopped and self._mode == _QUIET:
             self._finish_bout((self._gx, self._gy, self._gz))

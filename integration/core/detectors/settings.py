@@ -39,11 +39,6 @@ def emission_delay_bound_s(settings: DetectionSettings) -> float:
     return fall_s + s.offset_hold_s + BATCH_ALLOWANCE_S
 
 
-def stopped_sensor_delay_s() -> float:
-    """Seconds after the last arrival before a movement cut off by a stopped sensor is closed."""
-    return BATCH_ALLOWANCE_S + LATE_DELIVERY_S + TICK_S
-
-
 class DetectionSettings(BaseModel):
     """Thresholds, durations and episode rules of the bed-motion detectors."""
 
