@@ -21,7 +21,7 @@ import psutil
 
 from bench.detection import RULES_DIR, demo_config
 from integration.adapters.rulefiles import load_rules
-from integration.core.readings import Tick
+from integration.core.readings import TICK_S, Tick
 from integration.core.simulation.night import (
     DEFAULT_START,
     NightSpec,
@@ -33,7 +33,6 @@ from integration.pipeline import Pipeline
 from integration.replay import FLUSH_HORIZON_S, replay
 
 DAY_S = 86_400.0
-TICK_S = 1.0  # the live ticker's period, kept through the day
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,11 @@ from typing import Any
 from integration.clock import ReplayClock
 from integration.core.events import Action, MovementEvent, Notice
 from integration.core.localtime import iso
-from integration.core.readings import Tick
+from integration.core.readings import TICK_S, Tick
 from integration.core.summary import NightSummary
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline, PipelineOutputs
 
-TICK_S = 1.0
 # Longer than any detector's closing window (restless episodes close after minutes of quiet).
 FLUSH_HORIZON_S = 1800.0
 

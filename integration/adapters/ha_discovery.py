@@ -32,11 +32,13 @@ from typing import Any, Literal
 
 from paho.mqtt.client import topic_matches_sub
 
+from integration import __version__
 from integration.adapters.mqtt import ConnectionState, MqttConnection
 from integration.config import RoomConfig, ServiceConfig
 from integration.core.comfort import State
 from integration.core.events import MovementEvent, MovementKind, Notice
 from integration.core.localtime import iso
+from integration.core.room import Outputs, RoomCore
 from integration.core.summary import NightSummary, render_text
 from integration.messages import InboundMessage
 
@@ -107,6 +109,10 @@ class BandCommand:
     edge: Literal["low", "high"]
     value_c: float
 
+    def apply(self, room: RoomCore, now: float, out: Outputs) -> None:
+        """Hand the command to its room; what it decides lands in `out`."""
+        room.set_band_edge(self.edge, self.value_c, now, out)
+
 
 @dataclass(frozen=True, slots=True)
 class PauseCommand:
@@ -115,12 +121,20 @@ class PauseCommand:
     room: str
     paused: bool
 
+    def apply(self, room: RoomCore, now: float, out: Outputs) -> None:
+        """Hand the command to its room; what it decides lands in `out`."""
+        room.pause(self.paused, now, out)
+
 
 @dataclass(frozen=True, slots=True)
 class SummaryNowCommand:
     """Publish the night's summary so far, now."""
 
     room: str
+
+    def apply(self, room: RoomCore, now: float, out: Outputs) -> None:
+        """Hand the command to its room; what it decides lands in `out`."""
+        room.summary_now(now, out)
 
 
 Command = BandCommand | PauseCommand | SummaryNowCommand
@@ -631,6 +645,14 @@ def _band_value(text: str) -> float | None:
     return value_c
 
 
+SUPPORT_URL = "https://github.com/smart-bedroom/smart-bedroom"
+# Retained discovery configs arrive right after subscribing; this is ample on any broker.
+DISCOVERY_SETTLE_S = 1.0
+# After HA's birth message, wait before re-announcing: re-sending at once proved unreliable
+# (Zigbee2MQTT waits 30 s); HA subscribes to discovery topics a moment after it says online.
+BIRTH_DELAY_S = 5.0
+
+
 class HomeAssistantLink:
     """Our side of the contract on a live connection: what we listen to, and (re)announcing.
 
@@ -644,10 +666,10 @@ class HomeAssistantLink:
         self,
         config: ServiceConfig,
         *,
-        version: str,
-        support_url: str | None,
-        settle_s: float,
-        birth_delay_s: float,
+        version: str = __version__,
+        support_url: str | None = SUPPORT_URL,
+        settle_s: float = DISCOVERY_SETTLE_S,
+        birth_delay_s: float = BIRTH_DELAY_S,
     ) -> None:
         self.config = config
         self.version = version

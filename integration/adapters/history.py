@@ -18,7 +18,8 @@ from typing import Any
 from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.store import Store
 from integration.core.events import Action, MovementEvent
-from integration.core.summary import MinuteRecord, NightSummary
+from integration.core.room import RoomCore
+from integration.core.summary import HISTORY_NIGHTS, MinuteRecord, NightSummary
 from integration.errors import StoreError
 
 __all__ = ["STORE_ERROR_HOLD_S", "History"]
@@ -28,6 +29,8 @@ _LOGGER = logging.getLogger(__name__)
 # The store shows its error this long after its last failed write: every room is saved each
 # minute, so a store that still cannot write fails again well within it.
 STORE_ERROR_HOLD_S = 120.0
+# An open night is saved this often: a crash loses at most this much of it.
+NIGHT_SAVE_S = 60.0
 
 
 class History:
@@ -71,6 +74,35 @@ class History:
             _LOGGER.error("history store unavailable, running without it: %s", err)
             return False
         return True
+
+    async def resume(self, rooms: Mapping[str, RoomCore]) -> None:
+        """Each room takes back its last nights and the night a restart interrupted."""
+        if self.store is None:
+            return
+        try:
+            for room_id, room in rooms.items():
+                room.remember(await self.store.last_summaries(room_id, HISTORY_NIGHTS))
+                state = await self.store.load_night_state(room_id)
+                if state is not None:
+                    room.restore(state)
+                    _LOGGER.info("room %s: resumed the night from the history store", room_id)
+        except StoreError as err:
+            _LOGGER.error("history store: nights not resumed: %s", err)
+
+    async def keep(
+        self,
+        night_states: Callable[[], Mapping[str, Mapping[str, Any]]],
+        retention_days: float,
+        sleep_until: Callable[[float], Awaitable[None]],
+    ) -> None:
+        """Save each open night every minute (a restart resumes it); prune old history daily."""
+        next_prune = self._now()
+        while True:
+            await sleep_until(self._now() + NIGHT_SAVE_S)
+            await self.record(night_states=night_states())
+            if self._now() >= next_prune:
+                next_prune = self._now() + 86_400
+                await self.prune(retention_days)
 
     async def close(self) -> None:
         """Close the store (a checkpoint), once the last writes are in."""

@@ -102,11 +102,16 @@ class ServiceMetrics:
         """Record how late a tick ran (negative lateness counts as on time)."""
         self._loop_lag.observe(max(0.0, seconds))
 
-    def expose(
-        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, int]]
-    ) -> None:
-        """A count kept elsewhere (the MQTT link, the store), read each time /metrics is."""
-        self.registry.register(_ReadCounter(name, documentation, label, read))
+    def expose_dropped(self, read: Callable[[], Mapping[str, int]]) -> None:
+        """The MQTT link's drops by reason, kept there, read each time /metrics is."""
+        self.registry.register(
+            _ReadCounter(
+                "smart_bedroom_dropped_messages",
+                "Messages dropped before parsing: a flooding topic, an oversize payload, a full queue",
+                "reason",
+                read,
+            )
+        )
 
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type, for `/metrics`."""

@@ -6,15 +6,22 @@ keys are errors, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import RootModel
 from ruamel.yaml.comments import CommentedMap
+from watchfiles import awatch
 
 from integration.core.rules import SECTIONS, RuleSet
 from integration.errors import ConfigError, Problem
 from integration.yamlfile import line_of, read_yaml, validate
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def rule_files(directory: Path) -> list[Path]:
@@ -77,3 +84,39 @@ def _relocate(problem: Problem, data: Any, key: str) -> Problem:
     if problem.line is None:
         return Problem(problem.path, line_of(data, (key,)), problem.field, problem.message)
     return problem
+
+
+class LiveRules:
+    """The rules directory of a running service: reloaded when edited, the last good set kept."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.problems: list[str] = []  # of the last reload; empty when the rules are good
+        self.reload_failures = 0
+
+    def load(self) -> RuleSet:
+        """The rules at start: a bad set is the caller's error to report."""
+        return load_rules(self.directory)
+
+    def reload(self) -> RuleSet | None:
+        """The edited rules, or None (problems logged and kept) when they do not load."""
+        try:
+            rules = load_rules(self.directory)
+        except ConfigError as err:
+            self.reload_failures += 1
+            self.problems = [str(problem) for problem in err.problems]
+            for problem in self.problems:
+                _LOGGER.error("rules not reloaded, keeping the last good ones: %s", problem)
+            return None
+        self.problems = []
+        _LOGGER.info("rules reloaded from %s", self.directory)
+        return rules
+
+    async def edits(self, stopping: asyncio.Event) -> AsyncIterator[None]:
+        """One item per batch of edits to the directory, until `stopping` is set."""
+        if self.directory is None:
+            return
+        changes = awatch(self.directory, stop_event=stopping)
+        async with contextlib.aclosing(changes):  # its thread ends with the task, not at GC
+            async for _changes in changes:
+                yield

@@ -110,6 +110,10 @@ class Rejection:
     excerpt: str  # first bytes of the payload, for DEBUG logs only
 
 
+# Live and in replay a Tick comes this often: time-driven decisions are this coarse.
+TICK_S = 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class Tick:
     """Time passing with no message: drives staleness, schedules and the morning summary."""

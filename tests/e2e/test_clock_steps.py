@@ -69,14 +69,14 @@ async def test_clock_steps_are_said_and_the_fan_still_follows_the_room(
         # An hour back: the fan's minimum run counts on from the new time (2.5 s here),
         # instead of holding the fan for the hour it would take the clock to catch up.
         clock.set_by(-3600.0)
-        await wait(service.wait_for(lambda: service.clock_steps == 1))
+        await wait(service.wait_for(lambda: service.ticker.clock_steps == 1))
         await publish_all(mosquitto, [(temperature, COLD_C)])
         assert (await next_message(fan)).payload == b"OFF"
 
         # Three hours forward: one tick at the new time, not ten thousand to catch up; the old
         # reading is stale, a new one is acted on at once.
         clock.set_by(10_800.0)
-        await wait(service.wait_for(lambda: service.clock_steps == 2))
+        await wait(service.wait_for(lambda: service.ticker.clock_steps == 2))
         await publish_all(mosquitto, [(temperature, HOT_C)])
         assert (await next_message(fan)).payload == b"ON"
 

@@ -252,7 +252,7 @@ async def test_a_full_disk_costs_history_never_control(
         aiomqtt.Client(mosquitto.host, mosquitto.port) as sensors,
         aiomqtt.Client(mosquitto.host, mosquitto.port) as fan,
     ):
-        store = service.store
+        store = service.history.store
         assert store is not None
         await fan.subscribe(fan_topic, qos=1)
         # In bed mid-night: the night opens and is kept. The mat reports twice: messages are
@@ -272,7 +272,7 @@ async def test_a_full_disk_costs_history_never_control(
         await sensors.publish(climate_topic, climate(HOT_C), qos=1)
         assert await next_payload(fan) == b"ON", "control must not wait on history"
         await wait(service.wait_for(lambda: stats.messages == 3))
-        failures = service.store_failures
+        failures = service.history.failures
         _, failing, _ = await fetch(service)
         kept_while_full = await store.export(MIDNIGHT, MIDNIGHT + 3600, "actions")
 
@@ -298,7 +298,7 @@ async def test_a_full_disk_costs_history_never_control(
     # ... and history resumed with the next action, the fan going off; no new failure.
     fan_rows = [(r["t"], json.loads(str(r["data"]))) for r in kept if r["target"] == fan_topic]
     assert fan_rows == [(MIDNIGHT + MIN_ON_S, {"payload": "OFF"})]
-    assert service.store_failures == failures
+    assert service.history.failures == failures
     # The night itself, saved again once space was back, still counts both switches.
     assert night_after is not None
     assert night_after["tracker"]["night"]["bed_time"] == MIDNIGHT

@@ -158,7 +158,7 @@ async def test_actions_wait_in_the_outbox_while_home_assistant_is_away_and_go_on
     async with running(service.run, service.mqtt):
         await wait(home_assistant.wait_for(lambda: home_assistant.state is HaState.AVAILABLE))
         await wait(home_assistant.wait_idle())
-        await wait(service.wait_for(lambda: service.undelivered == 0))
+        await wait(service.wait_for(lambda: service.history.undelivered == 0))
     assert fake_ha.calls == [("switch", "turn_on", {"entity_id": "switch.heater"})]
     history = await Store.open(store)
     try:

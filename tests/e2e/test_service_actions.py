@@ -111,7 +111,7 @@ async def test_a_bad_rule_file_keeps_the_old_rules_and_shows_a_problem(
         (error,) = json.loads(attributes.payload)["errors"]  # type: ignore[arg-type]
         assert error.startswith(f"{rules / 'automations.yaml'}:4: automations[0].when[0].trigger: ")
         assert service.pipeline.rules is before
-        assert service.rules_reload_failures == 1
+        assert service.rules.reload_failures == 1
 
         # Fixed: the new rules take over, announce themselves over MQTT and through HA.
         (rules / "automations.yaml").write_text(good.replace("5}", "10}"), encoding="utf-8")

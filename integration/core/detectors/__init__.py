@@ -79,7 +79,9 @@ class RoomMotionDetector:
         self.settings = settings
         self.partner_sensors = partner_sensors
         self._partner_moves: deque[Movement] = deque(maxlen=PARTNER_MEMORY)
-        self._awaiting: deque[Movement] = deque(maxlen=PARTNER_MEMORY)
+        # Held until the partner's sensor has judged their time; bounded by `_route`, which
+        # reports the oldest on what is known so far rather than drop it.
+        self._awaiting: deque[Movement] = deque()
         self._occupied: bool | None = None  # the occupancy sensor's last word
         self._left_at: float | None = None
         self._burst: tuple[float, float, int] | None = None  # first, last, reports
@@ -174,6 +176,8 @@ class RoomMotionDetector:
                 if self._occupied is None:  # an occupancy sensor already reports getting up
                     out.append(self._absence_event(item))
             elif self.partner_sensors:
+                if len(self._awaiting) >= PARTNER_MEMORY:  # a partner sensor far behind
+                    out += self._report(self._attribute(self._awaiting.popleft()))
                 self._awaiting.append(item)
             else:
                 out += self._report(item)

@@ -24,7 +24,6 @@ ENVELOPE_CAP = 400.0
 # Only after this long with nothing arriving is the sensor taken as stopped.
 LATE_DELIVERY_S = 15.0
 BATCH_ALLOWANCE_S = 1.0
-TICK_S = 1.0
 
 
 def emission_delay_bound_s(settings: DetectionSettings) -> float:

@@ -140,6 +140,27 @@ def test_the_partners_sensor_claims_what_it_felt_first_and_strongest() -> None:
     assert events[0].why["partner_sensor_peak_g"] > events[0].why["our_sensor_peak_g"]  # type: ignore[operator]
 
 
+def test_more_movements_held_for_a_lagging_partner_sensor_than_kept_are_reported_not_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More held movements than the detector keeps: the oldest are reported on what is known."""
+    monkeypatch.setattr("integration.core.detectors.PARTNER_MEMORY", 2)
+    bed = Bed(seed=1)
+    for k in range(5):
+        bed.jerk(40.0 + 3.0 * k, 0.4, amp_g=0.1)
+    mine = list(bed.batches(120.0, sensor_id="acc"))
+    partner = list(Bed(seed=2).batches(120.0, sensor_id="partner_acc"))
+    # The partner's sensor lags ours by seconds (a busy Wi-Fi): ours are held meanwhile.
+    arrivals = sorted(
+        [(b.t + 0.5, b) for b in mine] + [(b.t + 12.0, b) for b in partner],
+        key=lambda pair: pair[0],
+    )
+    alone = feed_all(detector(), [(b.t + 0.5, b) for b in mine])
+    with_partner = feed_all(detector(frozenset({"partner_acc"})), arrivals)
+    assert len(movements(alone)) >= 3
+    assert movements(with_partner) == movements(alone)
+
+
 @pytest.mark.parametrize("lag_s", [1.0, 3.0, 10.0])
 def test_batches_arriving_late_and_jittered_give_the_same_events(lag_s: float) -> None:
     bed = Bed().jerk(60.0, 0.5).clonus(80.0, 3.0).turnover(100.0, 6.0).limb(130.0, 3.0)
