@@ -399,10 +399,10 @@ def nights(config: Path | None, last: int) -> None:
 )
 @click.option(
     "--table",
-    type=click.Choice(["nights", "events", "actions", "minutes"]),
+    type=click.Choice(["nights", "events", "actions", "minutes", "labels"]),
     default="nights",
     show_default=True,
-    help="one row per night (the summary), event, action, or minute of night",
+    help="one row per night (the summary), event, action, minute of night, or label",
 )
 def export(config: Path | None, from_day: str, to_day: str, fmt: str, table: ExportTable) -> None:
     """Export history for a clinician, as CSV or JSON on standard output."""

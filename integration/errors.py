@@ -44,3 +44,7 @@ class HomeAssistantUnavailableError(SmartBedroomError):
 
 class StoreError(SmartBedroomError):
     """The SQLite history store failed."""
+
+
+class LabelRefusedError(SmartBedroomError):
+    """A label that cannot be kept: no such event, not spasm-like, or older than the history."""

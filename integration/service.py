@@ -17,6 +17,7 @@ from integration.adapters.ha_discovery import (
     DISCOVERY_SETTLE_S,
     Command,
     HomeAssistantLink,
+    LabelCommand,
 )
 from integration.adapters.ha_rest import HomeAssistantActions, home_assistant_actions
 from integration.adapters.history import STORE_ERROR_HOLD_S, History
@@ -115,7 +116,9 @@ class Service:
         """Run until cancelled."""
         if await self.history.open():
             await self.history.resume(self.pipeline.rooms)
-        served = await serve_dashboard(self.config, self.history.store, self.health, self.metrics)
+        served = await serve_dashboard(
+            self.config, self.history.store, self.health, self.metrics, self.outbound
+        )
         dashboard = None
         if served is not None:
             dashboard, self.dashboard_url = served
@@ -189,7 +192,10 @@ class Service:
             self._watchers.notify()
 
     async def _command(self, command: Command) -> None:
-        """A control in HA was used: tonight's band, the pause switch, or summary now."""
+        """A control in HA was used: tonight's band, the pause switch, summary now, a label."""
+        if isinstance(command, LabelCommand):
+            await self.outbound.label(command.room, command.label, "home_assistant")
+            return
         out = PipelineOutputs()
         command.apply(self.pipeline.rooms[command.room], self.clock.now(), out)
         _LOGGER.info("room %s: %s from Home Assistant", command.room, command)

@@ -37,6 +37,7 @@ from integration.adapters.mqtt import ConnectionState, MqttConnection
 from integration.config import RoomConfig, ServiceConfig
 from integration.core.comfort import State
 from integration.core.events import MovementEvent, MovementKind, Notice
+from integration.core.labels import Label
 from integration.core.localtime import iso
 from integration.core.room import Outputs, RoomCore
 from integration.core.summary import NightSummary, render_text
@@ -48,6 +49,7 @@ __all__ = [
     "EVENT_TYPES",
     "NODE_PREFIX",
     "BandCommand",
+    "LabelCommand",
     "PauseCommand",
     "RoomTopics",
     "SummaryNowCommand",
@@ -80,6 +82,7 @@ BAND_NUMBER_STEP_C = 0.5
 PAYLOAD_ON = "ON"
 PAYLOAD_OFF = "OFF"
 PAYLOAD_PRESS = "PRESS"
+UNLABELLED = "unlabelled"
 # HA's MQTT device triggers need a unique (type, subtype) per device; like Zigbee2MQTT we use
 # type "action" with the event type as subtype.
 TRIGGER_TYPE = "action"
@@ -99,6 +102,8 @@ class RoomTopics:
     set_band_high: str
     set_pause: str
     summary_now: str
+    set_label: str  # the person's word on the latest spasm-like event, or a missed spasm
+    label: str  # the latest spasm-like event and its label (retained)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +142,15 @@ class SummaryNowCommand:
         room.summary_now(now, out)
 
 
-Command = BandCommand | PauseCommand | SummaryNowCommand
+@dataclass(frozen=True, slots=True)
+class LabelCommand:
+    """The person's word from HA's buttons: on the latest spasm-like event, or a missed one."""
+
+    room: str
+    label: Label
+
+
+Command = BandCommand | PauseCommand | SummaryNowCommand | LabelCommand
 
 
 def room_topics(base: str, room_id: str) -> RoomTopics:
@@ -152,6 +165,8 @@ def room_topics(base: str, room_id: str) -> RoomTopics:
         set_band_high=f"{room}/set/band_high",
         set_pause=f"{room}/set/pause",
         summary_now=f"{room}/set/summary_now",
+        set_label=f"{room}/set/label",
+        label=f"{room}/label",
     )
 
 
@@ -206,6 +221,19 @@ def state_message(config: ServiceConfig, room_id: str, status: Mapping[str, Any]
         for key, value in status.items()
     }
     return room_topics(config.mqtt.base_topic, room_id).state, json.dumps(document), True
+
+
+def label_message(
+    config: ServiceConfig, room_id: str, event: MovementEvent, label: Label | None
+) -> Publish:
+    """The room's latest spasm-like event and the person's label on it, retained."""
+    payload = {
+        "label": UNLABELLED if label is None else label.value,
+        "kind": str(event.kind),
+        "start": iso(event.start, config.zone),
+        "end": iso(event.end, config.zone),
+    }
+    return room_topics(config.mqtt.base_topic, room_id).label, json.dumps(payload), True
 
 
 def rules_problem_messages(config: ServiceConfig, problems: list[str]) -> list[Publish]:
@@ -308,7 +336,13 @@ def command_topics(config: ServiceConfig) -> list[str]:
     topics: list[str] = []
     for room in config.rooms:
         own = room_topics(config.mqtt.base_topic, room.id)
-        topics += [own.set_band_low, own.set_band_high, own.set_pause, own.summary_now]
+        topics += [
+            own.set_band_low,
+            own.set_band_high,
+            own.set_pause,
+            own.summary_now,
+            own.set_label,
+        ]
     return topics
 
 
@@ -334,6 +368,8 @@ def parse_command(config: ServiceConfig, topic: str, payload: bytes) -> Command 
         return PauseCommand(room, paused=text.upper() == PAYLOAD_ON)
     if verb == "summary_now" and text.upper() == PAYLOAD_PRESS:
         return SummaryNowCommand(room)
+    if verb == "label" and text.lower() in {label.value for label in Label}:
+        return LabelCommand(room, Label(text.lower()))
     return None
 
 
@@ -566,6 +602,37 @@ def _room_entities(
                 "command_topic": topics.summary_now,
                 "payload_press": PAYLOAD_PRESS,
                 "icon": "mdi:text-box-outline",
+            },
+        ),
+        # The person's word: on the latest spasm-like event, or a spasm the sensor missed.
+        *(
+            (
+                "button",
+                key,
+                {
+                    "name": name,
+                    "command_topic": topics.set_label,
+                    "payload_press": label.value,
+                    "icon": icon,
+                },
+            )
+            for key, name, label, icon in (
+                ("confirm_spasm", "Yes, a spasm", Label.CONFIRMED, "mdi:check-circle-outline"),
+                ("reject_spasm", "Not a spasm", Label.REJECTED, "mdi:close-circle-outline"),
+                ("report_spasm", "I just had a spasm", Label.MISSED, "mdi:alert-plus-outline"),
+            )
+        ),
+        (
+            "sensor",
+            "latest_spasm_label",
+            {
+                "state_topic": topics.label,
+                "name": "Latest spasm-like event label",
+                "device_class": "enum",
+                "options": [UNLABELLED, Label.CONFIRMED.value, Label.REJECTED.value],
+                "icon": "mdi:tag-check-outline",
+                "value_template": _known("label"),
+                "json_attributes_topic": topics.label,
             },
         ),
     ]

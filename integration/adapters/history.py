@@ -18,9 +18,10 @@ from typing import Any
 from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.store import Store
 from integration.core.events import Action, MovementEvent
+from integration.core.labels import EventLabel, Label
 from integration.core.room import RoomCore
 from integration.core.summary import HISTORY_NIGHTS, MinuteRecord, NightSummary
-from integration.errors import StoreError
+from integration.errors import LabelRefusedError, StoreError
 
 __all__ = ["STORE_ERROR_HOLD_S", "History"]
 
@@ -119,6 +120,10 @@ class History:
             return f"error: {self.error}"
         return "ok"
 
+    def now(self) -> float:
+        """The service's clock, as history stamps what it keeps."""
+        return self._now()
+
     @property
     def undelivered(self) -> int:
         """HA actions kept in the outbox, not yet delivered."""
@@ -149,6 +154,50 @@ class History:
         """Drop history older than the retention."""
         if self.store is not None:
             await self._stored(self.store.prune(retention_days, self._now()))
+
+    async def label(
+        self, room: str | int, label: Label, source: str, *, retention_days: float
+    ) -> EventLabel:
+        """Keep the person's word, now, on an event, the latest one, or a missed spasm.
+
+        `room` is an event's id from the dashboard's rows, or a room: HA's buttons label its
+        latest spasm-like event or report a spasm the sensor missed. Raises LabelRefusedError (no such event, too old, no store), never anything else.
+        """
+        if self.store is None:
+            raise LabelRefusedError("the history store is unavailable")
+        at = self._now()
+        not_before = at - retention_days * 86_400
+        try:
+            if isinstance(room, int):
+                return await self.store.label_event(room, label, at, source, not_before=not_before)
+            if label is Label.MISSED:
+                return await self.store.report_missed(room, at, source)
+            return await self.store.label_latest(room, label, at, source, not_before=not_before)
+        except StoreError as err:
+            self._failed(err, "the label is not kept")
+            raise LabelRefusedError(f"the history store failed: {err}") from err
+
+    async def labelled(self, summaries: Iterable[NightSummary]) -> list[NightSummary]:
+        """Summaries as the person's labels have them; as they are when the store cannot say."""
+        summaries = list(summaries)
+        if self.store is None or not summaries:
+            return summaries
+        try:
+            return await self.store.relabelled(summaries)
+        except StoreError as err:
+            self._failed(err, "the summary goes out without the person's labels")
+            return summaries
+
+    async def latest_summary(self, room: str) -> NightSummary | None:
+        """The room's last summarised night, labels applied; None without one or a store."""
+        if self.store is None:
+            return None
+        try:
+            latest = await self.store.summaries(room, 1)
+        except StoreError as err:
+            self._failed(err, "the last summary is not re-sent")
+            return None
+        return latest[0] if latest else None
 
     async def send(self, action: Action) -> None:
         """Hand an HA action to the worker, kept in the outbox until it is delivered."""

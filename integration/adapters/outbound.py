@@ -15,6 +15,7 @@ from typing import Any
 from integration.adapters.ha_discovery import (
     Publish,
     event_message,
+    label_message,
     notice_message,
     rules_problem_messages,
     state_message,
@@ -24,8 +25,10 @@ from integration.adapters.history import History
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import MqttConnection
 from integration.config import ServiceConfig
-from integration.core.events import Action, ActionKind, MovementEvent, Notice
+from integration.core.events import Action, ActionKind, MovementEvent, MovementKind, Notice
+from integration.core.labels import EventLabel, Label
 from integration.core.summary import MinuteRecord, NightSummary
+from integration.errors import LabelRefusedError
 
 __all__ = ["Outbound"]
 
@@ -53,6 +56,8 @@ class Outbound:
         self.home_assistant = home_assistant  # a worker exists to send HA actions
         self._summaries: dict[str, Publish] = {}  # room → its last summary, re-sent on connect
         self._published_status: dict[str, Status] = {}
+        self._latest_spasm: dict[str, MovementEvent] = {}  # room → what HA's buttons label
+        self.labels_refused = 0
 
     async def send(
         self,
@@ -80,13 +85,63 @@ class Outbound:
             )
         config = self.config
         await self._publish(event_message(config, event) for event in events)
+        for event in events:
+            if event.spasm_like:
+                self._latest_spasm[event.room] = event
+                await self._publish([label_message(config, event.room, event, None)])
         await self._publish(notice_message(config, notice) for notice in notices)
         for action in actions:
             await self._act(action)
-        for summary in summaries:
+        for summary in await self.history.labelled(summaries):  # labels given during the night
             document, ready = summary_messages(config, summary)
             self._summaries[summary.room] = document
             await self._publish((document, ready))
+
+    async def label(self, room: str, label: Label, source: str) -> EventLabel | None:
+        """The person's word from HA's buttons: kept, then shown; a refusal is said, not raised."""
+        try:
+            return await self._keep(room, label, source)
+        except LabelRefusedError as err:
+            refusal = Notice(
+                room, "labels", self.history.now(), "label_refused", f"Label not kept: {err}"
+            )
+            await self._publish([notice_message(self.config, refusal)])
+            return None
+
+    async def label_event(self, event_id: int, label: Label, source: str) -> EventLabel:
+        """The dashboard's label on one event; raises LabelRefusedError with the reason."""
+        return await self._keep(event_id, label, source)
+
+    async def report_missed(self, room: str, source: str) -> EventLabel:
+        """A spasm the sensor missed, reported now; raises LabelRefusedError with the reason."""
+        return await self._keep(room, Label.MISSED, source)
+
+    async def _keep(self, target: str | int, label: Label, source: str) -> EventLabel:
+        try:
+            kept = await self.history.label(
+                target, label, source, retention_days=self.config.store.retention_days
+            )
+        except LabelRefusedError as err:
+            self.labels_refused += 1
+            _LOGGER.warning("label %s on %s from %s refused: %s", label, target, source, err)
+            raise
+        _LOGGER.info("room %s: %s labelled %s from %s", kept.room, kept.kind, label, source)
+        await self.labelled(kept)
+        return kept
+
+    async def labelled(self, kept: EventLabel) -> None:
+        """Show a kept label in HA: the latest event's label, and last night's counts."""
+        latest = self._latest_spasm.get(kept.room)
+        if kept.kind is not None and (latest is None or latest.start == kept.start):
+            event = MovementEvent(
+                kept.room, MovementKind(kept.kind), kept.start, kept.end, 0.0, 0.0, True
+            )
+            await self._publish([label_message(self.config, kept.room, event, kept.label)])
+        summary = await self.history.latest_summary(kept.room)
+        if summary is not None and summary.bed_time <= kept.start < summary.wake_time:
+            document, _ready = summary_messages(self.config, summary)
+            self._summaries[summary.room] = document
+            await self._publish([document])
 
     async def status(self, statuses: Mapping[str, Status], *, force: bool = False) -> None:
         """Each room's live state, retained, whenever it changed."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import RootModel
+from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from watchfiles import awatch
 
@@ -77,6 +79,40 @@ def load_rules(directory: Path | None) -> RuleSet:
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (str(p.path), p.line or 0)))
     return RuleSet(**sections)
+
+
+def write_detection(directory: Path, changes: Mapping[str, float]) -> Path:
+    """Set `changes` in the `detection:` section where it lives, comments kept; the file written.
+
+    Without a detection section anywhere, `detection.yaml` is created. The edited rules are
+    loaded before this returns; if they do not load, the file is put back and ConfigError raised.
+    """
+    yaml = YAML(typ="rt", pure=True)
+    target, data = directory / "detection.yaml", CommentedMap()
+    for path in rule_files(directory):
+        found = read_yaml(path)
+        if isinstance(found, CommentedMap) and "detection" in found:
+            target, data = path, found
+            break
+    if not isinstance(data.get("detection"), CommentedMap):
+        data["detection"] = CommentedMap()
+    for name, value in changes.items():
+        data["detection"][name] = value
+    before = target.read_bytes() if target.exists() else None
+    written = io.StringIO()
+    yaml.dump(data, written)
+    temporary = target.with_name(target.name + ".new")
+    temporary.write_text(written.getvalue(), encoding="utf-8")
+    temporary.replace(target)
+    try:
+        load_rules(directory)
+    except ConfigError:
+        if before is None:
+            target.unlink()
+        else:
+            target.write_bytes(before)
+        raise
+    return target
 
 
 def _relocate(problem: Problem, data: Any, key: str) -> Problem:

@@ -24,9 +24,10 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from integration.core.events import Action, ActionKind, MovementEvent
+from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
+from integration.core.labels import EventLabel, Label, relabel
 from integration.core.summary import MinuteRecord, NightSummary
-from integration.errors import StoreError
+from integration.errors import LabelRefusedError, StoreError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,10 +99,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_pending ON outbox (delivered, id);
     """,
+    # v3: the person's labels: an event confirmed or rejected, or a spasm the sensor missed.
+    """
+    CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        room TEXT NOT NULL,
+        event_id INTEGER UNIQUE REFERENCES events (id) ON DELETE CASCADE,  -- NULL: missed
+        kind TEXT,                     -- the labelled event's kind, NULL for a missed spasm
+        start REAL NOT NULL,           -- the event's times (kept: tune matches replays by time)
+        end REAL NOT NULL,
+        label TEXT NOT NULL,           -- confirmed | rejected | missed
+        labelled_at REAL NOT NULL,
+        source TEXT NOT NULL           -- home_assistant | dashboard | cli
+    );
+    CREATE INDEX labels_room_start ON labels (room, start);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-ExportTable = Literal["nights", "events", "actions", "minutes"]
+ExportTable = Literal["nights", "events", "actions", "minutes", "labels"]
 Row = dict[str, str | int | float | None]
 
 
@@ -271,7 +287,7 @@ class Store:
             "WHERE n.room = ? ORDER BY n.bed_time DESC LIMIT ?",
             (room, limit),
         )
-        return [NightSummary.from_dict(json.loads(r["summary"])) for r in rows]
+        return await self.relabelled(NightSummary.from_dict(json.loads(r["summary"])) for r in rows)
 
     async def last_summaries(self, room: str, n: int = 7) -> list[NightSummary]:
         """The last `n` nights of `room`, for the comparison in the morning summary."""
@@ -284,15 +300,174 @@ class Store:
             "WHERE n.bed_time >= ? AND n.bed_time < ? ORDER BY n.bed_time, n.room",
             (from_t, to_t),
         )
-        return [NightSummary.from_dict(json.loads(r["summary"])) for r in rows]
+        return await self.relabelled(NightSummary.from_dict(json.loads(r["summary"])) for r in rows)
+
+    async def relabelled(self, summaries: Iterable[NightSummary]) -> list[NightSummary]:
+        """Summaries as the person's labels have them (stored as the detector made them)."""
+        out = []
+        for summary in summaries:
+            labels = await self.labels(summary.room, summary.bed_time, summary.wake_time)
+            if labels:
+                minutes = []
+                if any(label.label is Label.REJECTED for label in labels):
+                    minutes = await self.minutes(summary.room, summary.bed_time, summary.wake_time)
+                summary = relabel(summary, labels, minutes)
+            out.append(summary)
+        return out
+
+    async def minutes(self, room: str, from_t: float, to_t: float) -> list[MinuteRecord]:
+        """The minute records of `room` in [from_t, to_t), oldest first."""
+        rows = await self._fetch(
+            "SELECT room, minute, temp_c, low_c, high_c, activity_mg, spasms, in_bed "
+            "FROM readings_minute WHERE room = ? AND minute >= ? AND minute < ? ORDER BY minute",
+            (room, from_t, to_t),
+        )
+        return [
+            MinuteRecord(
+                room=r["room"],
+                t=r["minute"],
+                temp_c=r["temp_c"],
+                low_c=r["low_c"],
+                high_c=r["high_c"],
+                activity_mg=r["activity_mg"],
+                spasms=r["spasms"],
+                in_bed=bool(r["in_bed"]),
+            )
+            for r in rows
+        ]
+
+    # --- the person's labels ---------------------------------------------------------------
+
+    async def labels(self, room: str | None, from_t: float, to_t: float) -> list[EventLabel]:
+        """Labels of `room` (every room when None) on times in [from_t, to_t), oldest first."""
+        rows = await self._fetch(
+            "SELECT * FROM labels WHERE (? IS NULL OR room = ?) AND start >= ? AND start < ? "
+            "ORDER BY start, id",
+            (room, room, from_t, to_t),
+        )
+        return [_label_from_row(r) for r in rows]
+
+    async def label_event(
+        self, event_id: int, label: Label, at: float, source: str, *, not_before: float
+    ) -> EventLabel:
+        """Confirm or reject one spasm-like event (a second label replaces the first).
+
+        Raises LabelRefusedError, never anything else, for an event that is not in the history,
+        not spasm-like, or older than `not_before` (the retention).
+        """
+        rows = await self._fetch(
+            "SELECT id, room, kind, start, end, spasm_like FROM events WHERE id = ?", (event_id,)
+        )
+        if not rows:
+            raise LabelRefusedError(f"no event {event_id} in the history")
+        return await self._label(rows[0], label, at, source, not_before)
+
+    async def label_latest(
+        self, room: str, label: Label, at: float, source: str, *, not_before: float
+    ) -> EventLabel:
+        """Confirm or reject the latest spasm-like event of `room` (HA's buttons)."""
+        rows = await self._fetch(
+            "SELECT id, room, kind, start, end, spasm_like FROM events "
+            "WHERE room = ? AND spasm_like = 1 AND start <= ? ORDER BY start DESC, id DESC LIMIT 1",
+            (room, at),
+        )
+        if not rows:
+            raise LabelRefusedError(f"room {room}: no spasm-like event to label yet")
+        return await self._label(rows[0], label, at, source, not_before)
+
+    async def report_missed(self, room: str, at: float, source: str) -> EventLabel:
+        """A spasm the sensor missed, reported by the person at `at`."""
+        label = EventLabel(room, at, at, Label.MISSED, None, at, source)
+        async with self._writing() as db:
+            await db.execute(
+                "INSERT INTO labels (room, event_id, kind, start, end, label, labelled_at, source) "
+                "VALUES (?, NULL, NULL, ?, ?, ?, ?, ?)",
+                (room, at, at, label.label.value, at, source),
+            )
+        return label
+
+    async def _label(
+        self, event: sqlite3.Row, label: Label, at: float, source: str, not_before: float
+    ) -> EventLabel:
+        if label is Label.MISSED:
+            raise LabelRefusedError("a missed spasm is reported on its own, not on an event")
+        if not event["spasm_like"]:
+            raise LabelRefusedError(
+                f"event {event['id']} is a {event['kind']}, not spasm-like: only spasm-like "
+                "events are labelled"
+            )
+        if event["start"] < not_before:
+            raise LabelRefusedError(
+                f"event {event['id']} is older than the history keeps; it can no longer be labelled"
+            )
+        labelled = EventLabel(
+            room=event["room"],
+            start=event["start"],
+            end=event["end"],
+            label=label,
+            kind=event["kind"],
+            labelled_at=at,
+            source=source,
+            event_id=event["id"],
+        )
+        async with self._writing() as db:
+            await db.execute(
+                "INSERT INTO labels (room, event_id, kind, start, end, label, labelled_at, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET "
+                "label = excluded.label, labelled_at = excluded.labelled_at, "
+                "source = excluded.source",
+                (
+                    labelled.room,
+                    labelled.event_id,
+                    labelled.kind,
+                    labelled.start,
+                    labelled.end,
+                    label.value,
+                    at,
+                    source,
+                ),
+            )
+        return labelled
+
+    async def spasm_events(
+        self, room: str, from_t: float, to_t: float
+    ) -> list[tuple[int, MovementEvent, Label | None]]:
+        """Spasm-like events of `room` in [from_t, to_t) with their ids and labels, oldest first."""
+        rows = await self._fetch(
+            "SELECT e.id, e.room, e.kind, e.start, e.end, e.peak, e.confidence, e.spasm_like, "
+            "e.why, l.label FROM events e LEFT JOIN labels l ON l.event_id = e.id "
+            "WHERE e.room = ? AND e.spasm_like = 1 AND e.start >= ? AND e.start < ? "
+            "ORDER BY e.start, e.id",
+            (room, from_t, to_t),
+        )
+        return [
+            (
+                r["id"],
+                MovementEvent(
+                    room=r["room"],
+                    kind=MovementKind(r["kind"]),
+                    start=r["start"],
+                    end=r["end"],
+                    peak=r["peak"],
+                    confidence=r["confidence"],
+                    spasm_like=True,
+                    why=json.loads(r["why"]),
+                ),
+                None if r["label"] is None else Label(r["label"]),
+            )
+            for r in rows
+        ]
 
     async def export(self, from_t: float, to_t: float, table: ExportTable = "nights") -> list[Row]:
         """Flat rows (for CSV or JSON) of one table in [from_t, to_t), oldest first."""
         if table == "nights":
             return [_night_row(s) for s in await self.nights(from_t, to_t)]
         sql = {
-            "events": "SELECT room, kind, start, end, peak, confidence, spasm_like, why "
-            "FROM events WHERE start >= ? AND start < ? ORDER BY start",
+            "events": "SELECT e.id, e.room, e.kind, e.start, e.end, e.peak, e.confidence, "
+            "e.spasm_like, l.label, e.why FROM events e LEFT JOIN labels l ON l.event_id = e.id "
+            "WHERE e.start >= ? AND e.start < ? ORDER BY e.start, e.id",
+            "labels": "SELECT room, event_id, kind, start, end, label, labelled_at, source "
+            "FROM labels WHERE start >= ? AND start < ? ORDER BY start, id",
             "actions": "SELECT room, t, kind, target, data, why "
             "FROM actions WHERE t >= ? AND t < ? ORDER BY t",
             "minutes": "SELECT room, minute, temp_c, low_c, high_c, activity_mg, spasms, in_bed "
@@ -343,6 +518,7 @@ class Store:
         """Delete history older than `retention_days` before `now`; rows deleted per table."""
         cutoff = now - retention_days * _SECONDS_PER_DAY
         statements = {
+            "labels": ("DELETE FROM labels WHERE start < ?", (cutoff,)),
             "events": ("DELETE FROM events WHERE start < ?", (cutoff,)),
             "actions": ("DELETE FROM actions WHERE t < ?", (cutoff,)),
             "readings_minute": ("DELETE FROM readings_minute WHERE minute < ?", (cutoff,)),
@@ -384,6 +560,19 @@ def _action_from_document(payload: Mapping[str, Any]) -> Action:
     )
 
 
+def _label_from_row(row: sqlite3.Row) -> EventLabel:
+    return EventLabel(
+        room=row["room"],
+        start=row["start"],
+        end=row["end"],
+        label=Label(row["label"]),
+        kind=row["kind"],
+        labelled_at=row["labelled_at"],
+        source=row["source"],
+        event_id=row["event_id"],
+    )
+
+
 def _night_row(summary: NightSummary) -> Row:
     """The headline figures of one night as a flat row."""
     row: Row = {
@@ -410,6 +599,10 @@ def _night_row(summary: NightSummary) -> Row:
         "actions": summary.actions_count,
         "sensor_gaps": summary.quality.sensor_gaps,
         "rejected_messages": summary.quality.rejected_total,
+        "labels_confirmed": summary.labels.confirmed,
+        "labels_rejected": summary.labels.rejected,
+        "labels_unlabelled": summary.labels.unlabelled,
+        "labels_missed": summary.labels.missed,
     }
     row.update({f"spasms_{kind}": n for kind, n in summary.spasms_by_kind.items()})
     row["spasms_by_hour"] = json.dumps(dict(summary.spasms_by_hour))

@@ -10,6 +10,11 @@ string cannot inject markup, script or style.
 
 With a token set, every route but `/healthz` needs `Authorization: Bearer <token>` or
 `?token=<token>`; a page opened with `?token=` carries it in its links.
+
+The person's labels are the only writes, as HTML form POSTs safe against cross-site request
+forgery: a form field must carry the dashboard's CSRF token (random per start, in the pages
+only), the browser's `Sec-Fetch-Site` must say same-origin (or, from browsers without it,
+`Origin` must be this host), and the CSP's `form-action 'self'` keeps our forms on this site.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import hmac
 import json
 import logging
 import math
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -36,11 +42,12 @@ from markupsafe import Markup
 from integration.adapters.charts import KIND_LABELS, PHONE_WIDTH, night_chart, trend_chart
 from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
+from integration.core.labels import EventLabel, Label
 from integration.core.localtime import night_bounds
 from integration.core.summary import MinuteRecord, NightSummary, render_text
-from integration.errors import StoreError
+from integration.errors import LabelRefusedError, StoreError
 
-__all__ = ["Health", "MetricsSource", "NightHistory", "make_app", "start_dashboard"]
+__all__ = ["Health", "Labeller", "MetricsSource", "NightHistory", "make_app", "start_dashboard"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,6 +104,16 @@ class NightHistory(Protocol):
         self, from_t: float, to_t: float, table: Literal["nights", "events", "actions", "minutes"]
     ) -> list[Row]:
         """Flat rows of one table in [from_t, to_t), oldest first."""
+
+
+class Labeller(Protocol):
+    """Where the person's labels go (`Outbound` keeps them and shows them in HA)."""
+
+    async def label_event(self, event_id: int, label: Label, source: str) -> EventLabel:
+        """Confirm or reject one event; raises LabelRefusedError with the reason."""
+
+    async def report_missed(self, room: str, source: str) -> EventLabel:
+        """A spasm the sensor missed, now; raises LabelRefusedError with the reason."""
 
 
 class MetricsSource(Protocol):
@@ -170,6 +187,7 @@ class _Night:
     minutes: list[MinuteRecord]
     events: list[MovementEvent]
     actions: list[Action]
+    event_rows: list[Row]  # with the history's id and the person's label of each event
 
 
 class _Dashboard:
@@ -182,8 +200,11 @@ class _Dashboard:
         health: Callable[[], Health],
         metrics: MetricsSource,
         room_names: Mapping[str, str],
+        labeller: Labeller | None = None,
     ) -> None:
         self.store = store
+        self.labeller = labeller
+        self.csrf = secrets.token_urlsafe(32)  # in our pages' forms only; new at each start
         self.zone = zone
         self.health = health
         self.metrics = metrics
@@ -220,11 +241,13 @@ class _Dashboard:
         actions = await self.store.export(
             summary.bed_time, summary.wake_time + NIGHT_CLOSE_TAIL_S, "actions"
         )
+        ours = [r for r in events if r["room"] == room]
         return _Night(
             summary,
             [_minute_from_row(r) for r in minutes if r["room"] == room],
-            [_event_from_row(r) for r in events if r["room"] == room],
+            [_event_from_row(r) for r in ours],
             [_action_from_row(r) for r in actions if r["room"] == room],
+            ours,
         )
 
     def _only_room(self, request: web.Request) -> str:
@@ -309,6 +332,14 @@ class _Dashboard:
             trends=trends,
             rows=[self._night_row(s, token) for s in nights],
             several_rooms=len(self.room_names) > 1,
+            missed_forms=[
+                _RoomLink(f"rooms/{quote(room_id, safe='')}/missed{token}", name, False)
+                for room_id, name in self.room_names.items()
+                if room in (None, room_id)
+            ]
+            if self.labeller is not None
+            else [],
+            csrf=self.csrf,
         )
 
     def _night_row(self, s: NightSummary, token: str) -> _NightRow:
@@ -360,15 +391,20 @@ class _Dashboard:
             summary_lines=render_text(s).splitlines(),
             events=[
                 _EventRow(
+                    id=int(r["id"] or 0),
                     time=_local(e.start, self.zone, seconds=True),
                     kind=e.kind.value,
                     kind_label=KIND_LABELS[e.kind],
                     duration=f"{e.end - e.start:.1f} s",
                     peak=f"{e.peak:.1f}",
                     spasm_like="yes" if e.spasm_like else "no",
+                    label=_LABEL_WORDS.get(str(r["label"]), "") if e.spasm_like else "",
+                    labellable=e.spasm_like and self.labeller is not None,
                 )
-                for e in night.events
+                for e, r in zip(night.events, night.event_rows, strict=True)
             ],
+            label_action=f"{quote(s.night_date)}/label{token}",
+            csrf=self.csrf,
             actions=[
                 _ActionRow(
                     time=_local(a.t, self.zone),
@@ -379,6 +415,73 @@ class _Dashboard:
                 for a in night.actions
             ],
         )
+
+    # --- the person's labels: the only writes -----------------------------------------------
+
+    async def label_event(self, request: web.Request) -> web.Response:
+        """A label from a night page's event row; back to the page (303), or a clear refusal."""
+        form = await self._trusted_form(request)
+        try:
+            event_id = int(str(form.get("event", "")))
+            label = Label(str(form.get("label", "")))
+        except ValueError:
+            return _refusal("An event number and a label (confirmed or rejected) are needed.", "./")
+        if label is Label.MISSED:
+            return _refusal(
+                "A missed spasm is reported from the nights page, not on an event.", "./"
+            )
+        try:
+            await self._labeller().label_event(event_id, label, "dashboard")
+        except LabelRefusedError as err:
+            return _refusal(f"The label was not kept: {err}.", "./")
+        token = _token_query(request)
+        raise web.HTTPSeeOther(f"../{quote(request.match_info['date'])}{token}")
+
+    async def report_missed(self, request: web.Request) -> web.Response:
+        """The nights page's "I just had a spasm"; back to it (303), or a clear refusal."""
+        await self._trusted_form(request)
+        room = request.match_info["room"]
+        if room not in self.room_names:
+            return _refusal("No such room.", "../../", status=404)
+        try:
+            await self._labeller().report_missed(room, "dashboard")
+        except LabelRefusedError as err:
+            return _refusal(f"The spasm was not recorded: {err}.", "../../")
+        raise web.HTTPSeeOther(
+            f"../../?room={quote(room)}" + _token_query(request).replace("?", "&")
+        )
+
+    def _labeller(self) -> Labeller:
+        if self.labeller is None:
+            raise web.HTTPNotFound(text="labels need the running service")
+        return self.labeller
+
+    async def _trusted_form(self, request: web.Request) -> Mapping[str, object]:
+        """The POSTed form, once it proves it came from one of our pages (see the module doc)."""
+        site = request.headers.get("Sec-Fetch-Site")
+        origin = request.headers.get("Origin")
+        if site is not None and site != "same-origin":
+            raise web.HTTPForbidden(text="cross-site form refused", headers=_SECURITY_HEADERS)
+        if site is None and origin is not None and origin != f"{request.scheme}://{request.host}":
+            raise web.HTTPForbidden(text="cross-site form refused", headers=_SECURITY_HEADERS)
+        if request.content_type != "application/x-www-form-urlencoded":
+            raise web.HTTPUnsupportedMediaType(text="a form is expected")
+        form = await request.post()
+        given = str(form.get("csrf", ""))
+        if not hmac.compare_digest(given.encode(), self.csrf.encode()):
+            raise web.HTTPForbidden(
+                text="the page is out of date (the service restarted): reload it and try again",
+                headers=_SECURITY_HEADERS,
+            )
+        return form
+
+
+_LABEL_WORDS = {Label.CONFIRMED.value: "a spasm", Label.REJECTED.value: "not a spasm"}
+
+
+def _refusal(message: str, back: str, status: int = 400) -> web.Response:
+    """A refused label, said plainly; `back` leads to the page the form was on."""
+    return _page("message.html", title="Not kept", back=back, status=status, message=message)
 
 
 # --- what the templates show: plain text they escape, and charts that are markup already ------
@@ -419,12 +522,15 @@ class _NightRow:
 
 @dataclass(frozen=True, slots=True)
 class _EventRow:
+    id: int
     time: str
     kind: str  # the MovementKind's value: its colour class in the stylesheet
     kind_label: str
     duration: str
     peak: str
     spasm_like: str
+    label: str  # the person's word, in words; empty when none
+    labellable: bool  # spasm-like, and the service takes labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,19 +642,22 @@ def make_app(
     metrics: MetricsSource,
     token: str | None,
     room_names: Mapping[str, str],
+    labeller: Labeller | None = None,
 ) -> web.Application:
     """The dashboard as an aiohttp application; `token` None leaves it open (localhost only)."""
     middlewares: list[Middleware] = [_store_errors]
     if token:
         middlewares.insert(0, _token_middleware(token))
     app = web.Application(middlewares=middlewares)
-    dashboard = _Dashboard(store, zone, health, metrics, room_names)
+    dashboard = _Dashboard(store, zone, health, metrics, room_names, labeller)
     date_part = r"{date:\d{4}-\d{2}-\d{2}}"
     app.router.add_get("/", dashboard.index)
     app.router.add_get(f"/nights/{{room}}/{date_part}", dashboard.night_page)
     app.router.add_get("/api/nights", dashboard.api_nights)
     app.router.add_get(f"/api/nights/{date_part}", dashboard.api_night)
     app.router.add_get(f"/api/nights/{{room}}/{date_part}", dashboard.api_night)
+    app.router.add_post(f"/nights/{{room}}/{date_part}/label", dashboard.label_event)
+    app.router.add_post("/rooms/{room}/missed", dashboard.report_missed)
     app.router.add_get("/healthz", dashboard.healthz)
     app.router.add_get("/metrics", dashboard.metrics_text)
     return app
@@ -559,6 +668,7 @@ async def serve_dashboard(
     store: NightHistory | None,
     health: Callable[[], Health],
     metrics: MetricsSource,
+    labeller: Labeller | None = None,
 ) -> tuple[web.AppRunner, str] | None:
     """The dashboard as configured, and its address; None when off or it cannot start.
 
@@ -578,6 +688,7 @@ async def serve_dashboard(
         metrics=metrics,
         token=token,
         room_names={room.id: room.name for room in config.rooms},
+        labeller=labeller,
     )
     try:
         runner = await start_dashboard(app, settings.host, settings.port)

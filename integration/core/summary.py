@@ -89,6 +89,16 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class LabelCounts:
+    """How the night's spasm-like events stand with the person (see `core.labels`)."""
+
+    confirmed: int = 0
+    rejected: int = 0  # not spasms: already left out of every spasm count
+    unlabelled: int = 0
+    missed: int = 0  # reported by the person, not by the sensor
+
+
+@dataclass(frozen=True, slots=True)
 class NightSummary:
     """Everything the morning summary says about one room's night; times are UTC epoch s."""
 
@@ -123,6 +133,7 @@ class NightSummary:
     actions_by_target: Mapping[str, int]
     quality: DataQuality
     comparison: Mapping[str, Comparison] = field(default_factory=dict)
+    labels: LabelCounts = field(default_factory=LabelCounts)
 
     @property
     def night_date(self) -> str:
@@ -156,6 +167,7 @@ class NightSummary:
         values["sleep"] = None if data["sleep"] is None else SleepEstimate(**data["sleep"])
         values["quality"] = DataQuality(**data["quality"])
         values["comparison"] = {k: Comparison(**v) for k, v in data["comparison"].items()}
+        values["labels"] = LabelCounts(**data.get("labels") or {})  # none before labels existed
         return cls(**values)
 
 
@@ -391,6 +403,7 @@ class NightAccumulator:
             actions_by_kind=actions_by_kind,
             actions_by_target=actions_by_target,
             quality=self._quality(wake_time),
+            labels=LabelCounts(unlabelled=spasm_count),
         )
         comparison = compare(summary, history)
         return NightSummary(**{**_fields(summary), "comparison": comparison})
@@ -643,6 +656,13 @@ def render_text(summary: NightSummary) -> str:
             f"(longest {summary.restless_longest_min:.0f} min)"
         )
     lines.append(spasms + ".")
+    said = summary.labels
+    if said.confirmed or said.rejected or said.missed:
+        lines.append(
+            f"Your labels: {said.confirmed} confirmed, {said.rejected} not a spasm (not counted), "
+            f"{said.unlabelled} unlabelled"
+            + (f"; {_count(said.missed, 'spasm')} the sensor missed." if said.missed else ".")
+        )
     if summary.temp_mean_c is not None and summary.in_band_share is not None:
         temp = (
             f"Room {summary.temp_min_c:.1f}-{summary.temp_max_c:.1f} °C "

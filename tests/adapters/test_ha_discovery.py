@@ -277,6 +277,10 @@ def test_each_room_has_the_documented_entities() -> None:
         ("number", "comfort_band_high"),
         ("switch", "pause"),
         ("button", "summary_now"),
+        ("button", "confirm_spasm"),
+        ("button", "reject_spasm"),
+        ("button", "report_spasm"),
+        ("sensor", "latest_spasm_label"),
         *(("device_automation", event_type) for event_type in EVENT_TYPES),
     }
 
@@ -308,8 +312,14 @@ def test_every_state_and_command_topic_is_a_room_topic() -> None:
     for topic, payload in PAYLOADS:
         room = topic.split("/")[-3].removeprefix("smart_bedroom_")
         own = room_topics(BASE, room)
-        published = {own.state, own.event, own.summary} | rules_topics
-        commands = {own.set_band_low, own.set_band_high, own.set_pause, own.summary_now}
+        published = {own.state, own.event, own.summary, own.label} | rules_topics
+        commands = {
+            own.set_band_low,
+            own.set_band_high,
+            own.set_pause,
+            own.summary_now,
+            own.set_label,
+        }
         for key in ("state_topic", "json_attributes_topic", "topic"):
             if key in payload:
                 assert payload[key] in published, (topic, key)
@@ -334,8 +344,8 @@ def test_room_topics_scheme() -> None:
     )
 
 
-def test_command_topics_are_four_per_room() -> None:
-    assert len(command_topics(CONFIG)) == 8
+def test_command_topics_are_five_per_room() -> None:
+    assert len(command_topics(CONFIG)) == 10
     assert f"{BASE}/guest/set/pause" in command_topics(CONFIG)
 
 

@@ -55,7 +55,7 @@ async def test_version_1_database_migrates_and_keeps_its_data(tmp_path: Path) ->
     finally:
         await store.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 async def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -226,10 +226,13 @@ async def test_prune_deletes_only_history_older_than_retention(tmp_path: Path) -
         delivered = await store.add_outbox(old, "summary", {})
         await store.mark_delivered([delivered])
         await store.add_outbox(old, "summary", {"still": "pending"})  # undelivered: kept
+        await store.report_missed("bedroom", old + 90, "cli")
+        await store.report_missed("bedroom", recent + 90, "cli")
 
         deleted = await store.prune(30, now)
 
         assert deleted == {
+            "labels": 1,
             "events": 1,
             "actions": 1,
             "readings_minute": 1,
@@ -240,6 +243,7 @@ async def test_prune_deletes_only_history_older_than_retention(tmp_path: Path) -
         assert [s.bed_time for s in await store.summaries("bedroom", 10)] == [recent]
         assert len(await store.export(0, now, table="events")) == 1
         assert [p for _, _, _, p in await store.pending_outbox()] == [{"still": "pending"}]
+        assert [label.start for label in await store.labels("bedroom", 0, now)] == [recent + 90]
     finally:
         await store.close()
 

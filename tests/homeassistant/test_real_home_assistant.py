@@ -5,8 +5,11 @@ Opt-in (`-m homeassistant`): needs the HA venv that `.ci/ha-venv` builds; fails 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,9 +31,11 @@ from integration.adapters.ha_discovery import (
     parse_command,
     room_topics,
 )
+from integration.adapters.store import Store
 from integration.config import ServiceConfig
 from integration.core.events import MovementEvent, MovementKind
 from integration.core.summary import NightAccumulator, NightSummary, render_text
+from integration.service import Service
 from tests.homeassistant.hass import DASHBOARD, DASHBOARD_URL_PATH, HomeAssistant
 from tests.mosquitto import Mosquitto
 
@@ -149,6 +154,10 @@ def entity_ids(room: str) -> dict[str, str]:
         f"number.{room}_comfort_band_high": "°C",
         f"switch.{room}_pause": "",
         f"button.{room}_summary_now": "",
+        f"button.{room}_confirm_spasm": "",
+        f"button.{room}_reject_spasm": "",
+        f"button.{room}_report_spasm": "",
+        f"sensor.{room}_latest_spasm_label": "",
     }
 
 
@@ -431,3 +440,73 @@ async def render_template(ha: HomeAssistant, template: str) -> str:
     ):
         assert response.status == 200, await response.text()
         return await response.text()
+
+
+async def test_not_a_spasm_pressed_in_home_assistant_labels_the_event_and_the_counts_follow(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The running service on HA's broker, with last night in its history: press the button."""
+    log_mark = len(home_assistant.log_text())
+    config = ServiceConfig.model_validate(
+        {
+            "mqtt": {
+                "host": mosquitto.host,
+                "port": mosquitto.port,
+                "client_id": "sb_labels",
+                "base_topic": f"sb-{home_assistant.discovery_prefix}-porch",
+            },
+            "homeassistant": {
+                "enabled": False,
+                "discovery_prefix": home_assistant.discovery_prefix,
+            },
+            "dashboard": {"enabled": False},
+            "store": {"path": str(tmp_path / "history.db")},
+            "rooms": [
+                {
+                    "id": "porch",
+                    "name": "Porch",
+                    "sensors": [{"id": "t", "kind": "temperature", "topic": "z2m/porch"}],
+                }
+            ],
+        }
+    )
+    summary = night_summary("porch", "Porch")
+    store = await Store.open(config.store.path)
+    await store.record(
+        events=[
+            MovementEvent("porch", MovementKind.JERK, s, s + 1, 4.0, 0.9, spasm_like=True)
+            for s in (BED_TIME + 3600 + index * 30 for index in range(5))
+        ],
+        summaries=[summary],
+    )
+    await store.close()
+    service = Service(config, None, discovery_settle_s=0.1)
+    task = asyncio.create_task(service.run())
+    try:
+        await asyncio.to_thread(
+            wait_for_states, home_assistant, {"sensor.porch_latest_spasm_label": "unknown"}
+        )
+        await asyncio.to_thread(
+            home_assistant.request,
+            "POST",
+            "/api/services/button/press",
+            {"entity_id": "button.porch_reject_spasm"},
+        )
+        states = await asyncio.to_thread(
+            wait_for_states,
+            home_assistant,
+            {"sensor.porch_latest_spasm_label": "rejected", "sensor.porch_last_night_spasms": "4"},
+        )
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    label = states["sensor.porch_latest_spasm_label"]["attributes"]
+    assert label["kind"] == "jerk"
+    assert label["start"] == datetime.fromtimestamp(BED_TIME + 3600 + 4 * 30, UTC).isoformat(
+        timespec="milliseconds"
+    )
+    last_night = states["sensor.porch_last_night"]["attributes"]
+    assert last_night["labels"] == {"confirmed": 0, "rejected": 1, "unlabelled": 4, "missed": 0}
+    assert "1 not a spasm (not counted)" in last_night["text"]
+    assert problems_in_log(home_assistant, log_mark) == []
