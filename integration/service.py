@@ -244,6 +244,7 @@ class Service:
             notices=out.notices,
             actions=out.actions,
             summaries=out.summaries,
+            so_far=out.so_far,
             minutes=out.minutes,
             night_changed=bool(out.nights),
             night_states=self._night_states,

@@ -98,6 +98,7 @@ class RoomTopics:
     event: str
     notice: str  # what a detector cannot see (retained, the latest per room)
     summary: str
+    so_far: str  # the night so far, on request (retained); never last night's
     set_band_low: str
     set_band_high: str
     set_pause: str
@@ -161,6 +162,7 @@ def room_topics(base: str, room_id: str) -> RoomTopics:
         event=f"{room}/event",
         notice=f"{room}/notice",
         summary=f"{room}/summary",
+        so_far=f"{room}/so_far",
         set_band_low=f"{room}/set/band_low",
         set_band_high=f"{room}/set/band_high",
         set_pause=f"{room}/set/pause",
@@ -209,6 +211,17 @@ def summary_messages(config: ServiceConfig, summary: NightSummary) -> list[Publi
     document = summary.to_dict() | {"night": summary.night_date, "text": render_text(summary)}
     ready = {"event_type": "summary_ready", "night": summary.night_date}
     return [(topics.summary, json.dumps(document), True), (topics.event, json.dumps(ready), False)]
+
+
+def so_far_message(config: ServiceConfig, summary: NightSummary, at: float) -> Publish:
+    """Tonight so far ("Summary now"), retained on its own topic: last night's stays as it is."""
+    topics = room_topics(config.mqtt.base_topic, summary.room)
+    document = summary.to_dict() | {
+        "as_of": iso(at, config.zone),
+        "night": summary.night_date,
+        "text": render_text(summary),
+    }
+    return topics.so_far, json.dumps(document), True
 
 
 def state_message(config: ServiceConfig, room_id: str, status: Mapping[str, Any]) -> Publish:
@@ -486,6 +499,18 @@ def _room_entities(
                 "value_template": _percent(
                     "value_json.sleep.efficiency", guard="value_json.sleep is mapping"
                 ),
+            },
+        ),
+        (
+            "sensor",
+            "tonight_so_far",
+            {
+                "state_topic": topics.so_far,
+                "name": "Tonight so far",
+                "device_class": "timestamp",
+                "icon": "mdi:clipboard-text-clock-outline",
+                "value_template": _known("as_of"),
+                "json_attributes_topic": topics.so_far,
             },
         ),
         (

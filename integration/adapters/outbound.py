@@ -17,6 +17,7 @@ from integration.adapters.ha_discovery import (
     event_message,
     label_message,
     notice_message,
+    so_far_message,
     rules_problem_messages,
     state_message,
     summary_messages,
@@ -66,7 +67,8 @@ class Outbound:
         notices: Sequence[Notice],
         actions: Sequence[Action],
         summaries: Sequence[NightSummary],
-        minutes: Sequence[MinuteRecord],
+        so_far: Sequence[NightSummary] = (),
+        minutes: Sequence[MinuteRecord] = (),
         night_changed: bool,
         night_states: Callable[[], Mapping[str, Mapping[str, Any]]],
     ) -> None:
@@ -96,6 +98,8 @@ class Outbound:
             document, ready = summary_messages(config, summary)
             self._summaries[summary.room] = document
             await self._publish((document, ready))
+        for summary in await self.history.labelled(so_far):
+            await self._publish([so_far_message(config, summary, summary.wake_time)])
 
     async def label(self, room: str, label: Label, source: str) -> EventLabel | None:
         """The person's word from HA's buttons: kept, then shown; a refusal is said, not raised."""

@@ -36,6 +36,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -88,6 +89,8 @@ class Outputs:
     notices: list[Notice] = field(default_factory=list)
     intents: list[Intent] = field(default_factory=list)
     summaries: list[NightSummary] = field(default_factory=list)
+    # A night's summary so far, on request: shown as tonight so far, never kept as a night.
+    so_far: list[NightSummary] = field(default_factory=list)
     minutes: list[MinuteRecord] = field(default_factory=list)  # a closed night's, for history
     nights: list[NightBoundary] = field(default_factory=list)
 
@@ -167,8 +170,13 @@ class RoomCore:
         if self.accumulator is None:
             return
         snapshot = self.accumulator.snapshot()
-        self._summarised(self.accumulator.finish(now, tuple(self.history)), now, out)
+        summary = self.accumulator.finish(now, tuple(self.history))
         self.accumulator = NightAccumulator.restore(snapshot)
+        out.so_far.append(summary)
+        at = datetime.fromtimestamp(now, self._zone).strftime("%H:%M")
+        title = f"{self.name}: tonight so far ({at})"
+        why: dict[str, WhyValue] = {"rule": "summary_now", "night": summary.night_date}
+        out.intents.append(Notify(self.room, now, title, render_text(summary), None, why))
 
     def remember(self, summaries: Iterable[NightSummary]) -> None:
         """Earlier nights (oldest first), for the morning summary's comparison."""

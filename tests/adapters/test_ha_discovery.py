@@ -268,6 +268,7 @@ def test_each_room_has_the_documented_entities() -> None:
         ("sensor", "last_night_time_in_band"),
         ("sensor", "last_night_sleep_efficiency"),
         ("sensor", "last_night"),
+        ("sensor", "tonight_so_far"),
         ("binary_sensor", "in_bed"),
         ("binary_sensor", "restless"),
         ("binary_sensor", "sensor_problem"),
@@ -312,7 +313,7 @@ def test_every_state_and_command_topic_is_a_room_topic() -> None:
     for topic, payload in PAYLOADS:
         room = topic.split("/")[-3].removeprefix("smart_bedroom_")
         own = room_topics(BASE, room)
-        published = {own.state, own.event, own.summary, own.label} | rules_topics
+        published = {own.state, own.event, own.summary, own.label, own.so_far} | rules_topics
         commands = {
             own.set_band_low,
             own.set_band_high,

@@ -42,7 +42,13 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
         mqtt_settings(config), client_id="simulator", availability_topic=f"{unique_topic}/sim"
     )
     base = f"{unique_topic}/sb/bedroom"
-    seen: dict[str, list[Any]] = {"config": [], "state": [], "event": [], "summary": []}
+    seen: dict[str, list[Any]] = {
+        "config": [],
+        "state": [],
+        "event": [],
+        "summary": [],
+        "so_far": [],
+    }
 
     def take(message: aiomqtt.Message) -> None:
         topic = str(message.topic)
@@ -56,7 +62,7 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
     ):
         # Subscribed as HA is: discovery configs, then each room's state, events and summary.
         await home_assistant.subscribe(f"{unique_topic}/ha/#", qos=1)
-        for topic in ("state", "event", "summary"):
+        for topic in ("state", "event", "summary", "so_far"):
             await home_assistant.subscribe(f"{base}/{topic}", qos=1)
         expected_configs = len(discovery_messages(config, __version__))
         while len(seen["config"]) < expected_configs:
@@ -67,8 +73,11 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
         await wait(service.wait_for(lambda: stats.messages == sent))
         # The night is not over: ask for the summary so far, as HA's "Summary now" button does.
         await home_assistant.publish(f"{base}/set/summary_now", b"PRESS", qos=1)
-        while not any(e["event_type"] == "summary_ready" for e in seen["event"]):
+        while not seen["so_far"]:
             take(await next_message(home_assistant))
+        store = service.history.store
+        assert store is not None
+        kept = await store.summaries("bedroom", 5)
     assert sent == len(messages)
     assert stats.rejected == {}
     assert stats.readings["motion"] == sum(1 for m in messages if m[1] == spec.accel_topic)
@@ -92,11 +101,15 @@ async def test_a_night_published_at_speed_is_seen_as_it_was_planted(
         start = datetime.fromisoformat(str(event["start"])).timestamp()
         assert any(lab.start - 2 <= start <= lab.end + 2 for lab in spasm_labels), event
     assert state["spasms_tonight"] == len(spasms)
-    (summary,) = seen["summary"]
+    # Tonight so far, on its own topic: last night's summary and its "summary_ready" stay untouched.
+    (summary,) = seen["so_far"]
     assert summary["spasm_count"] == len(spasms)
     assert summary["room_name"] == "Bedroom"
     assert summary["text"].startswith("Bedroom, night of")
-    assert {"event_type": "summary_ready", "night": summary["night"]} in seen["event"]
+    assert summary["as_of"] is not None
+    assert seen["summary"] == []
+    assert not any(e["event_type"] == "summary_ready" for e in seen["event"])
+    assert kept == []  # not kept as a night
 
 
 async def test_a_restart_mid_night_resumes_the_night_from_the_history_store(
@@ -129,7 +142,8 @@ async def test_a_restart_mid_night_resumes_the_night_from_the_history_store(
     assert after.accumulator.bed_time == before.accumulator.bed_time  # the same night
     out = Outputs()
     after.summary_now(clock.now(), out)
-    (summary,) = out.summaries
+    assert out.summaries == []
+    (summary,) = out.so_far
     assert summary.bed_time == before.accumulator.bed_time
     assert summary.temp_known_min >= 11  # both halves' minutes are in it
     assert summary.spasm_count == after.spasms_tonight > before.spasms_tonight

@@ -105,7 +105,7 @@ async def test_an_outage_mid_night_loses_no_message_and_no_movement(
     assert sum(lab in matched for lab in in_cut) >= len(in_cut) - 1
     assert not [e for e in service.recent_events if not e.spasm_like and e.kind == "jerk"]
     # The night is whole: one night from its first minute, every spasm counted, no gap in it.
-    (summary,) = out.summaries
+    (summary,) = out.so_far
     assert summary.bed_time <= first + 60
     assert summary.spasm_count == len(spasms)
     assert summary.temp_known_min >= 11  # of a 12-minute night

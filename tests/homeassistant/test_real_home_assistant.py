@@ -145,6 +145,7 @@ def entity_ids(room: str) -> dict[str, str]:
         f"sensor.{room}_last_night_time_in_band": "%",
         f"sensor.{room}_last_night_sleep_efficiency": "%",
         f"sensor.{room}_last_night": "",
+        f"sensor.{room}_tonight_so_far": "",
         f"binary_sensor.{room}_in_bed": "",
         f"binary_sensor.{room}_restless": "",
         f"binary_sensor.{room}_sensor_problem": "",
