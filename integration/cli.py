@@ -17,12 +17,14 @@ from dataclasses import replace
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
 from integration import __version__
+from integration.adapters.export import clinician_rows
+from integration.adapters.export import header as export_header
 from integration.adapters.mqtt import mqtt_settings, publish_messages
 from integration.adapters.recording import BadLine, Recorder, RecordingWriter, read_recording
 from integration.adapters.rulefiles import load_rules
@@ -404,16 +406,32 @@ def nights(config: Path | None, last: int) -> None:
     show_default=True,
     help="one row per night (the summary), event, action, minute of night, or label",
 )
-def export(config: Path | None, from_day: str, to_day: str, fmt: str, table: ExportTable) -> None:
-    """Export history for a clinician, as CSV or JSON on standard output."""
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="the store's own columns (epoch seconds, full precision, JSON cells), for programs",
+)
+def export(
+    config: Path | None, from_day: str, to_day: str, fmt: str, table: ExportTable, raw: bool
+) -> None:
+    """Export history for a clinician, as CSV or JSON on standard output.
+
+    Columns in plain words, local times with their UTC offset, rounded numbers, one value a
+    cell: it opens as it is in a spreadsheet.
+    """
     zone = _load(config, None)[0].zone
     start = _local_day(from_day, zone)
     end = _local_day(to_day, zone) + 86_400  # the whole last day
-    _cfg, rows = _history(config, lambda store: store.export(start, end, table))
+    if end <= start:
+        raise click.BadParameter(f"--from {from_day} is after --to {to_day}", param_hint="--from")
+    _cfg, stored = _history(config, lambda store: store.export(start, end, table))
+    rows: list[dict[str, Any]] = (
+        [dict(row) for row in stored] if raw else clinician_rows(table, stored, zone)
+    )
     if fmt == "json":
         click.echo(json.dumps(rows, indent=1, ensure_ascii=False))
         return
-    columns = list(rows[0]) if rows else []
+    columns = (list(rows[0]) if rows else []) if raw else export_header(table)
     writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)

@@ -7,8 +7,10 @@ import csv
 import io
 import json
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from integration.adapters.recording import read_recording
@@ -115,8 +117,35 @@ def test_nights_and_export_read_the_history_store(tmp_path: Path) -> None:
         "export", "--config", str(config), "--from", "2026-11-23", "--to", "2026-11-23"
     )
     (exported,) = list(csv.DictReader(io.StringIO(out)))
-    assert exported["room"] == "bedroom"
-    assert int(exported["spasm_count"]) == summary.spasm_count
+    # A clinician's spreadsheet: plain words, local times with their offset, rounded numbers,
+    # one value a cell (no JSON, no epoch seconds).
+    assert exported["night of"] == summary.night_date
+    assert int(exported["spasm-like events"]) == summary.spasm_count
+    assert exported["bedtime"].startswith(summary.night_date)
+    assert exported["bedtime"][-6:] in {"+00:00", "+01:00"}
+    assert datetime.fromisoformat(exported["bedtime"]).timestamp() == pytest.approx(
+        summary.bed_time, abs=60
+    )
+    for value in exported.values():
+        assert not value.startswith(("{", "[")), value
+        if value.replace(".", "", 1).isdigit() and "." in value:
+            assert len(value.split(".")[1]) <= 2, value
+    code, out, _ = run(
+        "export", "--config", str(config), "--from", "2026-11-23", "--to", "2026-11-23", "--raw"
+    )
+    (raw,) = list(csv.DictReader(io.StringIO(out)))
+    assert float(raw["bed_time"]) == summary.bed_time  # for programs: the store's own columns
+    code, out, _ = run(
+        "export", "--config", str(config), "--from", "2026-11-23", "--to", "2026-11-23",
+        "--table", "events",
+    )  # fmt: skip
+    header_row = out.splitlines()[0]
+    assert header_row.startswith("event,room,kind,start,end,seconds,peak (x resting level)")
+    code, _, err = run(
+        "export", "--config", str(config), "--from", "2026-11-24", "--to", "2026-11-23"
+    )
+    assert code == 2
+    assert "--from 2026-11-24 is after --to 2026-11-23" in err
     code, out, _ = run(
         "export",
         "--config",

@@ -86,7 +86,8 @@ class History:
                 state = await self.store.load_night_state(room_id)
                 if state is not None:
                     room.restore(state)
-                    _LOGGER.info("room %s: resumed the night from the history store", room_id)
+                    if state.get("accumulator") is not None:  # else no night was open
+                        _LOGGER.info("room %s: resumed the night from the history store", room_id)
         except StoreError as err:
             _LOGGER.error("history store: nights not resumed: %s", err)
 

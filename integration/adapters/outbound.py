@@ -17,8 +17,8 @@ from integration.adapters.ha_discovery import (
     event_message,
     label_message,
     notice_message,
-    so_far_message,
     rules_problem_messages,
+    so_far_message,
     state_message,
     summary_messages,
 )

@@ -639,8 +639,10 @@ def render_text(summary: NightSummary) -> str:
     zone = ZoneInfo(summary.zone)
     bed = datetime.fromtimestamp(summary.bed_time, zone)
     wake = datetime.fromtimestamp(summary.wake_time, zone)
+    # The night's date is the evening it began, also for a bedtime after midnight.
+    evening = datetime.fromisoformat(summary.night_date)
     lines = [
-        f"{summary.room_name}, night of {bed:%a %d %b}: in bed {bed:%H:%M}-{wake:%H:%M} "
+        f"{summary.room_name}, night of {evening:%a %d %b}: in bed {bed:%H:%M}-{wake:%H:%M} "
         f"({_duration(summary.time_in_bed_s)}), up {_count(summary.get_ups, 'time')}"
         + (f" ({_duration(summary.time_out_of_bed_s)})." if summary.get_ups else ".")
     ]

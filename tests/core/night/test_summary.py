@@ -277,3 +277,11 @@ def test_text_says_the_night_in_plain_words(night: NightSummary) -> None:
 )
 def test_penn_spasm_frequency_bands(per_hour: float, words: str) -> None:
     assert penn_frequency(per_hour) == words
+
+
+def test_a_night_begun_after_midnight_has_one_date_in_its_text() -> None:
+    """Bed at 00:40 on Sat 5 Dec belongs to the night of Fri 4 Dec, in the text as in the date."""
+    bed = datetime(2026, 12, 5, 0, 40, tzinfo=LONDON).timestamp()
+    summary = NightAccumulator("bedroom", "Bedroom", bed, LONDON).finish(bed + 6 * 3600)
+    assert summary.night_date == "2026-12-04"
+    assert render_text(summary).startswith("Bedroom, night of Fri 04 Dec: in bed 00:40-06:40")
