@@ -65,7 +65,11 @@ class ActionTranslator:
                     return (_switch(actuator, intent),)
                 return _climate(actuator, intent)
             case Notify():
-                data: dict[str, WhyValue] = {"title": intent.title, "message": intent.message}
+                data: dict[str, WhyValue] = {
+                    "title": intent.title,
+                    "message": intent.message,
+                    "notification_id": f"smart_bedroom_{room}_{intent.key}",
+                }
                 targets = [PERSISTENT_NOTIFICATION]
                 if intent.service is not None:
                     targets.append(intent.service)

@@ -69,8 +69,9 @@ def service_call(action: Action) -> tuple[str, str, dict[str, Any]]:
     if action.kind is ActionKind.NOTIFY:
         data = {key: value for key, value in action.data.items() if key in {"title", "message"}}
         target = action.target or PERSISTENT_NOTIFICATION
-        if target == PERSISTENT_NOTIFICATION:
-            data["notification_id"] = f"smart_bedroom_{action.room}"
+        if target == PERSISTENT_NOTIFICATION:  # one per thing (actions kept before: per room)
+            default_id = f"smart_bedroom_{action.room}"
+            data["notification_id"] = action.data.get("notification_id", default_id)
     else:
         data = dict(action.data)
         target = action.target

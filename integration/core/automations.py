@@ -759,7 +759,8 @@ class AutomationEngine:
                     )
                 case NotifyAction():
                     title, message = render(step.title, values), render(step.message, values)
-                    intents.append(Notify(room, t, title, message, step.service, why))
+                    key = f"{automation.id}_{t:.0f}"  # one per firing: an episode's stays
+                    intents.append(Notify(room, t, title, message, step.service, why, key))
                 case SetComfortBandAction():
                     intents.append(SetBand(room, t, step.low_c, step.high_c, why))
         return intents

@@ -416,7 +416,7 @@ class ComfortController:
         intents = self._command(band, now, why)
         if self.fault is not None:  # just entered SAFE: say so once
             title = "Bedroom comfort control stopped"
-            intents.append(Notify(self.room, now, title, self.fault, why=why))
+            intents.append(Notify(self.room, now, title, self.fault, why=why, key="comfort_fault"))
         return intents
 
     def status(self, now: float) -> tuple[float | None, Band]:

@@ -77,6 +77,9 @@ class Notify:
     message: str
     service: str | None = None
     why: Mapping[str, WhyValue] = field(default_factory=dict)
+    # What it is about, so each thing keeps its own notification until dismissed (a night's
+    # summary, an episode, a fault); a later notice about the same thing replaces the earlier.
+    key: str = "notice"
 
 
 @dataclass(frozen=True, slots=True)

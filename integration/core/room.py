@@ -176,7 +176,9 @@ class RoomCore:
         at = datetime.fromtimestamp(now, self._zone).strftime("%H:%M")
         title = f"{self.name}: tonight so far ({at})"
         why: dict[str, WhyValue] = {"rule": "summary_now", "night": summary.night_date}
-        out.intents.append(Notify(self.room, now, title, render_text(summary), None, why))
+        out.intents.append(
+            Notify(self.room, now, title, render_text(summary), None, why, key="so_far")
+        )
 
     def remember(self, summaries: Iterable[NightSummary]) -> None:
         """Earlier nights (oldest first), for the morning summary's comparison."""
@@ -323,7 +325,8 @@ class RoomCore:
         title = f"{self.name}: the night of {summary.night_date}"
         why: dict[str, WhyValue] = {"rule": "morning_summary", "night": summary.night_date}
         service = self._rules.night.summary_notify_service
-        out.intents.append(Notify(self.room, now, title, render_text(summary), service, why))
+        key = f"summary_{summary.night_date}"  # each night's summary stays until dismissed
+        out.intents.append(Notify(self.room, now, title, render_text(summary), service, why, key))
 
     def _open_night(self, boundary: NightBoundary) -> None:
         # Only steady reporters can leave a gap: silence is normal for occupancy and vibration.

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from integration.adapters.actions import ActionTranslator
+from integration.adapters.ha_rest import service_call
 from integration.config import RoomConfig
 from integration.core.events import Action, ActionKind, WhyValue
 from integration.core.intents import (
@@ -56,10 +57,14 @@ def mqtt(topic: str, data: dict[str, WhyValue]) -> Action:
     return Action("bedroom", T, ActionKind.MQTT_PUBLISH, topic, data, WHY)
 
 
-def notify(target: str, title: str, message: str) -> Action:
-    return Action(
-        "bedroom", T, ActionKind.NOTIFY, target, {"title": title, "message": message}, WHY
-    )
+def notify(target: str, title: str, message: str, key: str = "notice") -> Action:
+    """A notification, with the id that keeps one per thing in HA (`Notify.key`)."""
+    data: dict[str, WhyValue] = {
+        "title": title,
+        "message": message,
+        "notification_id": f"smart_bedroom_bedroom_{key}",
+    }
+    return Action("bedroom", T, ActionKind.NOTIFY, target, data, WHY)
 
 
 CASES: list[tuple[str, Intent, list[Action]]] = [
@@ -111,10 +116,22 @@ def test_automation_intents_go_out_as_the_rule_wrote_them() -> None:
     intents: list[Intent] = [
         CallService("bedroom", T, "climate.set_temperature", data, why),
         PublishMqtt("bedroom", T, "bedroom/fan/set", '{"state": "ON", "count": 2}', True, why),
-        Notify("bedroom", T, "Restless night", message, "notify.mobile_app_phone", why),
+        Notify(
+            "bedroom",
+            T,
+            "Restless night",
+            message,
+            "notify.mobile_app_phone",
+            why,
+            key="fan_on_when_restless_1",
+        ),
         SetBand("bedroom", T, 17.0, 18.5, why),
     ]
-    titled = {"title": "Restless night", "message": message}
+    titled: dict[str, WhyValue] = {
+        "title": "Restless night",
+        "message": message,
+        "notification_id": "smart_bedroom_bedroom_fan_on_when_restless_1",
+    }
     assert [a for intent in intents for a in translate(intent)] == [
         Action("bedroom", T, ActionKind.HA_SERVICE, "climate.set_temperature", data, why),
         Action("bedroom", T, ActionKind.MQTT_PUBLISH, "bedroom/fan/set",
@@ -123,3 +140,15 @@ def test_automation_intents_go_out_as_the_rule_wrote_them() -> None:
         Action("bedroom", T, ActionKind.NOTIFY, "notify.mobile_app_phone", titled, why),
         Action("bedroom", T, ActionKind.SET_TARGET, "comfort_band", {"low_c": 17.0, "high_c": 18.5}, why),
     ]  # fmt: skip
+
+
+def test_each_thing_keeps_its_own_notification_in_home_assistant() -> None:
+    """Two nights' summaries and an episode's notice: three notifications, none replacing another."""
+    notices = [
+        Notify("bedroom", T, "Bedroom: the night of 2026-12-03", "…", key="summary_2026-12-03"),
+        Notify("bedroom", T, "Bedroom: the night of 2026-12-04", "…", key="summary_2026-12-04"),
+        Notify("bedroom", T, "Restless night", "…", key="fan_on_when_restless_1768518300"),
+    ]
+    ids = [service_call(translate(n)[0])[2]["notification_id"] for n in notices]
+    assert len(set(ids)) == 3
+    assert ids[0] == "smart_bedroom_bedroom_summary_2026-12-03"

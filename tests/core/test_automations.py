@@ -356,7 +356,8 @@ def test_actions_carry_rendered_data_and_why() -> None:
         CallService("bedroom", t, "climate.set_temperature",
                     {"entity_id": "climate.bedroom", "temperature": 16.5, "label": "bedroom at 19.2", "nested_ok": 3}, why),
         PublishMqtt("bedroom", t, "bedroom/fan/set", '{"state": "ON", "count": 2}', True, why),
-        Notify("bedroom", t, "Restless night", message, "notify.mobile_app_phone", why),
+        Notify("bedroom", t, "Restless night", message, "notify.mobile_app_phone", why,
+               key=f"fan_on_when_restless_{t:.0f}"),  # an episode's own notification
         SetBand("bedroom", t, 17.0, 18.5, why),
     ]  # fmt: skip
 
