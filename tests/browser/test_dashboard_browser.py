@@ -8,6 +8,8 @@ the pages have no scripts, so a message means a blocked resource or a CSP violat
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -16,13 +18,17 @@ import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
+import aiohttp
 import pytest
 
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.store import Store
 from integration.adapters.web import Health, make_app, start_dashboard
+from integration.core.labels import EventLabel, Label
+from integration.errors import LabelRefusedError
 from tests.browser.history import ROOM_NAMES, ZONE, ReplayedNight, fill
 
 pytestmark = pytest.mark.browser
@@ -54,6 +60,16 @@ def chromium() -> str:
     return path
 
 
+class RefusingLabeller:
+    """Labels are taken (the forms show in every event row) and refused: layout is the point."""
+
+    async def label_event(self, event_id: int, label: Label, source: str) -> EventLabel:
+        raise LabelRefusedError("not in this test")
+
+    async def report_missed(self, room: str, source: str) -> EventLabel:
+        raise LabelRefusedError("not in this test")
+
+
 @pytest.fixture
 async def dashboard(tmp_path: Path) -> AsyncIterator[Dashboard]:
     store = await Store.open(tmp_path / "history.db")
@@ -65,6 +81,7 @@ async def dashboard(tmp_path: Path) -> AsyncIterator[Dashboard]:
         metrics=ServiceMetrics(),
         token=None,
         room_names=ROOM_NAMES,
+        labeller=RefusingLabeller(),
     )
     runner = await start_dashboard(app, "127.0.0.1", 0)
     host, port = runner.addresses[0][:2]
@@ -197,3 +214,92 @@ async def test_night_dom_has_the_chart_the_figures_and_every_event(
     assert "<h2>Morning summary</h2>" in dom
     assert f"<h2>Events ({len(night.events)})</h2>" in dom
     assert "<script" not in dom
+
+
+# Measured in the page through Chromium's DevTools protocol (its evaluation is not subject to
+# the page's CSP, which rightly forbids scripts of the page's own).
+OVERFLOW = """JSON.stringify({
+  view: document.documentElement.clientWidth,
+  page: document.documentElement.scrollWidth,
+  tables: [...document.querySelectorAll('table')].map(t => ({
+    right: Math.ceil(t.getBoundingClientRect().right),
+    scroll: t.parentElement.scrollWidth, box: t.parentElement.clientWidth,
+  })),
+  ready: document.readyState,
+  url: location.href,
+})"""
+
+
+async def layout(profile: Path, url: str, width: int, height: int) -> dict[str, Any]:
+    """The page's and each table's widths in a `width` x `height` viewport (a phone's)."""
+    process = await asyncio.create_subprocess_exec(
+        chromium(),
+        "--headless=new",
+        *(["--no-sandbox"] if os.geteuid() == 0 else []),
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--remote-debugging-port=0",
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with asyncio.timeout(CHROMIUM_TIMEOUT_S):
+            port_file = profile / "DevToolsActivePort"
+            # Chromium writes its port when it is up: a process to wait for, not a clock.
+            while not port_file.exists() or not port_file.read_text().strip():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            port = int(port_file.read_text().split()[0])
+            async with aiohttp.ClientSession() as http:
+                pages = await (await http.get(f"http://127.0.0.1:{port}/json/list")).json()
+                target = next(p for p in pages if p.get("type") == "page")
+                async with http.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+                    calls = iter(range(1, 1000))
+
+                    async def call(method: str, **params: Any) -> dict[str, Any]:
+                        ident = next(calls)
+                        await ws.send_json({"id": ident, "method": method, "params": params})
+                        while True:
+                            answer: dict[str, Any] = await ws.receive_json()
+                            if answer.get("id") == ident:
+                                return answer
+
+                    await call(
+                        "Emulation.setDeviceMetricsOverride",
+                        width=width,
+                        height=height,
+                        deviceScaleFactor=1,
+                        mobile=True,
+                    )
+                    await call("Page.enable")
+                    await call("Page.navigate", url=url)
+                    while True:
+                        answer = await call(
+                            "Runtime.evaluate", expression=OVERFLOW, returnByValue=True
+                        )
+                        value = answer.get("result", {}).get("result", {}).get("value")
+                        if value is None:  # the old document went away mid-call: ask again
+                            continue
+                        found: dict[str, Any] = json.loads(value)
+                        if found["ready"] == "complete" and found["url"] == url:
+                            return found
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+@pytest.mark.parametrize("page", ["nights", "night"])
+async def test_no_table_runs_off_the_side_of_a_phone(
+    dashboard: Dashboard, tmp_path: Path, page: str
+) -> None:
+    width, height = VIEWPORTS["phone"]
+    url = dashboard.base_url if page == "nights" else dashboard.night_url
+    found = await layout(tmp_path / "profile", url, width, height)
+    assert found["tables"], found
+    assert found["page"] <= found["view"], found
+    for table in found["tables"]:
+        assert table["right"] <= found["view"], found
+        assert table["scroll"] <= table["box"], found
