@@ -9,7 +9,6 @@ import json
 import logging
 import signal
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Awaitable, Callable
@@ -40,7 +39,7 @@ from integration.core.simulation.night import (
     simulate_night,
 )
 from integration.core.summary import render_text
-from integration.demo import DemoResult, run_demo
+from integration.demo import DemoResult, run_demo, write_demo_config
 from integration.errors import ConfigError, StoreError
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
@@ -450,9 +449,25 @@ def export(
 @click.option(
     "--exit", "exit_after", is_flag=True, help="stop after the summary (no dashboard wait)"
 )
-def demo(hours: float, speed: float, seed: int, exit_after: bool) -> None:
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("smart-bedroom-demo"),
+    show_default=True,
+    help="where the demo keeps its history and a config to read it with; each run adds the night before",
+)
+@click.option("--fresh", is_flag=True, help="forget the earlier demo nights in --dir first")
+def demo(
+    hours: float, speed: float, seed: int, exit_after: bool, workdir: Path, fresh: bool
+) -> None:
     """A simulated night through the real service, with an embedded broker: nothing to install."""
     logging.getLogger().setLevel(logging.WARNING)  # the progress bar and the summary speak
+    if fresh:
+        for name in ("history.db", "history.db-wal", "history.db-shm"):
+            (workdir / name).unlink(missing_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = write_demo_config(workdir)
 
     async def show(result: DemoResult) -> None:
         bar.render_finish()
@@ -464,16 +479,17 @@ def demo(hours: float, speed: float, seed: int, exit_after: bool) -> None:
         )
         for summary in result.summaries:
             click.echo("\n" + render_text(summary))
+        click.echo(
+            f"\nhistory kept in {workdir}/: try `smart-bedroom nights --config {config_file}` "
+            f"or `smart-bedroom export --config {config_file} --from … --to …`"
+        )
         if result.dashboard_url is not None:
             click.echo(f"\ndashboard: {result.dashboard_url}")
         if not exit_after:
             click.echo("Ctrl-C to stop.")
             await asyncio.Future()
 
-    with (
-        tempfile.TemporaryDirectory(prefix="smart-bedroom-demo-") as workdir,
-        click.progressbar(length=int(hours * 3600), label="simulated night") as bar,
-    ):
+    with click.progressbar(length=int(hours * 3600), label="simulated night") as bar:
         done = [0.0]
         start = [0.0]
 
@@ -488,7 +504,7 @@ def demo(hours: float, speed: float, seed: int, exit_after: bool) -> None:
         asyncio.run(
             run_until_signalled(
                 lambda: run_demo(
-                    workdir=Path(workdir),
+                    workdir=workdir,
                     hours=hours,
                     speed=speed,
                     seed=seed,

@@ -95,13 +95,23 @@ class ScaledClock:
         self.start = start
         self.speed = speed
         self._wall0 = time.monotonic()
+        self._stopped_at: float | None = None
+        self._never = asyncio.Event()  # never set: what waiting on a stopped clock is
 
     def now(self) -> float:
         """Simulated present: `start` plus the wall time elapsed, times `speed`."""
+        if self._stopped_at is not None:
+            return self._stopped_at
         return self.start + (time.monotonic() - self._wall0) * self.speed
 
+    def stop(self) -> None:
+        """Time stands still from now on: a simulated night that is over starts no other."""
+        self._stopped_at = self.now()
+
     async def sleep_until(self, t: float) -> None:
-        """Sleep the wall time it takes the scaled clock to reach `t`."""
+        """Sleep the wall time it takes the scaled clock to reach `t` (forever once stopped)."""
+        if self._stopped_at is not None and t > self._stopped_at:
+            await self._never.wait()
         delay = (t - self.now()) / self.speed
         if delay > 0:
             await asyncio.sleep(delay)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -19,12 +20,14 @@ from pathlib import Path
 
 from integration.adapters.broker import embedded_broker, free_port
 from integration.adapters.mqtt import ConnectionState, publish_messages
+from integration.adapters.store import Store
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig, load_config
 from integration.core.events import MovementEvent
 from integration.core.scoring import NightScore, score_night
 from integration.core.simulation.night import NightSpec, scaled_counts, simulate_night
 from integration.core.summary import NightSummary
+from integration.errors import StoreError
 from integration.service import Service, mqtt_settings
 
 # Above this many wall seconds of lateness the parser stops trusting device timestamps, so the
@@ -64,14 +67,44 @@ def demo_config(host: str, port: int, workdir: Path, dashboard_port: int) -> Ser
     )
 
 
-def last_lights_out(config: ServiceConfig) -> float:
-    """The most recent 22:30 in the demo's timezone: a night must start at night to be one."""
+def write_demo_config(workdir: Path) -> Path:
+    """The demo's config with its history in `workdir`, so `nights` and `export` can read it."""
+    packaged = resources.files("integration") / "defaults" / "demo.yaml"
+    history = (workdir / "history.db").resolve()
+    path = workdir / "config.yaml"
+    text = packaged.read_text(encoding="utf-8") + f"store:\n  path: {json.dumps(str(history))}\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def nights_kept(workdir: Path) -> int:
+    """How many demo nights the history in `workdir` holds already."""
+    path = workdir / "history.db"
+    if not path.exists():
+        return 0
+    try:
+        store = await Store.open(path)
+    except StoreError:
+        return 0
+    try:
+        return len(await store.summaries("bedroom", 10_000))
+    finally:
+        await store.close()
+
+
+def last_lights_out(config: ServiceConfig, nights_back: int = 0) -> float:
+    """The most recent 22:30 in the demo's timezone, or `nights_back` evenings before it.
+
+    A night must start at night to be one; whole local evenings keep 22:30 across DST.
+    """
     zone = config.zone
     now = datetime.now(zone)
-    lights_out = datetime.combine(now.date(), LIGHTS_OUT, zone)
-    if lights_out > now:
-        lights_out = datetime.combine(now.date() - timedelta(days=1), LIGHTS_OUT, zone)
-    return lights_out.timestamp()
+    day = (
+        now.date()
+        if datetime.combine(now.date(), LIGHTS_OUT, zone) <= now
+        else (now.date() - timedelta(days=1))
+    )
+    return datetime.combine(day - timedelta(days=nights_back), LIGHTS_OUT, zone).timestamp()
 
 
 async def run_demo(
@@ -88,9 +121,9 @@ async def run_demo(
         if broker == "amqtt":  # a Python broker keeps up with less: slower, still minutes
             speed = min(speed, AMQTT_MAX_SPEED)
         config = demo_config(host, port, workdir, free_port())
-        spec = NightSpec(
-            seed=seed, hours=hours, start=last_lights_out(config), **scaled_counts(hours)
-        )
+        # Each run adds the night before the earliest kept, so the history grows as weeks do.
+        start = last_lights_out(config, await nights_kept(workdir))
+        spec = NightSpec(seed=seed, hours=hours, start=start, **scaled_counts(hours))
         night = simulate_night(spec)
         clock = ScaledClock(spec.start, speed)
         service = Service(
@@ -116,6 +149,9 @@ async def run_demo(
             stats = service.pipeline.stats
             await service.wait_for(lambda: stats.messages >= sent)
             summaries = await service.close_nights()
+            # The night is over: at 480x the next evening is minutes away, and a room with a
+            # schedule would open a night of no data while the dashboard is up. Stop time.
+            clock.stop()
             wall_s = time.monotonic() - started
             url = service.dashboard_url
             result = DemoResult(
