@@ -31,6 +31,7 @@ from integration.adapters.store import ExportTable, Store
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, load_config
 from integration.core.localtime import iso
+from integration.core.readings import SensorKind
 from integration.core.simulation.night import (
     NightSpec,
     labels_document,
@@ -261,6 +262,7 @@ def simulate(
         fields["start"] = start or time.time()
     elif start is not None:
         fields["start"] = start
+    fields |= _simulator_topics(cfg)
     try:
         night = simulate_night(NightSpec.model_validate(fields))
     except ValueError as err:
@@ -434,6 +436,29 @@ def export(
     writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+def _simulator_topics(cfg: ServiceConfig) -> dict[str, str]:
+    """The topics of the config's first bed: the simulated night speaks where `run` listens.
+
+    The first room with a motion sensor gives the accelerometer (and a partner's, if it has
+    one), its occupancy sensor and its temperature sensor; a topic with wildcards is left to
+    the simulator's default, which that filter may well match.
+    """
+    for room in cfg.rooms:
+        by_kind: dict[str, str] = {}
+        for sensor in room.sensors:
+            key = {
+                (SensorKind.MOTION, "person"): "accel_topic",
+                (SensorKind.MOTION, "partner"): "partner_accel_topic",
+                (SensorKind.OCCUPANCY, "person"): "occupancy_topic",
+                (SensorKind.TEMPERATURE, "person"): "climate_topic",
+            }.get((sensor.kind, sensor.side))
+            if key and key not in by_kind and not {"+", "#"} & set(sensor.topic):
+                by_kind[key] = sensor.topic
+        if "accel_topic" in by_kind:
+            return by_kind
+    return {}
 
 
 @cli.command()

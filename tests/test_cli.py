@@ -197,3 +197,22 @@ def test_simulate_realistic_adds_the_confounders_and_explicit_counts_win(tmp_pat
     with night.open(encoding="utf-8") as lines:
         topics = Counter(message.topic for message in read_recording(lines))
     assert topics["smart-bedroom-sim/bedroom/bed/partner_accel"] == 4 * 3600
+
+
+def test_simulate_speaks_on_the_configs_topics_so_the_quick_tour_finds_the_night(
+    tmp_path: Path,
+) -> None:
+    """`simulate --config X` then `replay --config X`: the README's quick tour, on its config."""
+    config = REPO / "config" / "smart-bedroom.yaml"
+    night = tmp_path / "night.jsonl"
+    code, _, err = run(
+        "simulate", "--config", str(config), "--out", str(night), "--hours", "1", "--seed", "2"
+    )
+    assert code == 0, err
+    code, out, err = run("replay", str(night), "--config", str(config), "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["unrouted"] == 0
+    assert document["readings"]["motion"] > 0
+    assert document["rejected"] == {}
+    assert any(event["spasm_like"] for event in document["events"])

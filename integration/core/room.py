@@ -127,6 +127,7 @@ class RoomCore:
         self._rules = rules
         self._sensors = {watch.sensor_id: watch for watch in sensors}
         self._last_seen: dict[str, float] = {}
+        self._listening_since: float | None = None  # the first tick: when silence starts to count
         self._stale: set[str] = set()
         self._side: SignalKind | None = None
         self._side_said_at = 0.0
@@ -389,21 +390,28 @@ class RoomCore:
             self._band_chain -= 1
 
     def _check_stale(self, now: float, out: Outputs) -> None:
-        for sensor_id, last in self._last_seen.items():
-            watch = self._sensors.get(sensor_id)
-            if watch is None or sensor_id in self._stale or now - last <= watch.stale_after_s:
+        """A watched sensor silent past its limit: once since it last spoke, or since we listen.
+
+        A sensor that never spoke at all is the likelier mistake (a wrong topic, a board never
+        flashed), and says so, rather than leaving a night with no bed data unexplained.
+        """
+        if self._listening_since is None:
+            self._listening_since = now
+        for sensor_id, watch in self._sensors.items():
+            last = self._last_seen.get(sensor_id)
+            silent_since = self._listening_since if last is None else last
+            if sensor_id in self._stale or now - silent_since <= watch.stale_after_s:
                 continue
             self._stale.add(sensor_id)
-            minutes = (now - last) / 60
-            out.notices.append(
-                Notice(
-                    self.room,
-                    sensor_id,
-                    now,
-                    "sensor_stale",
-                    f"no reading for {minutes:.0f} min; check its battery and radio",
-                )
+            minutes = (now - silent_since) / 60
+            message = (
+                f"no reading for {minutes:.0f} min; check its battery and radio"
+                if last is not None
+                else f"not heard from in the {minutes:.0f} min since the service started: "
+                "is it powered, and publishing on the topic the config gives it?"
             )
+            code = "sensor_stale" if last is not None else "sensor_never_seen"
+            out.notices.append(Notice(self.room, sensor_id, now, code, message))
             self._signal(SignalKind.SENSOR_STALE, now, out)
 
     def _signal(

@@ -164,11 +164,18 @@ def test_a_silent_sensor_is_reported_once_and_cleared_by_its_next_reading() -> N
         core.tick(float(t), out)
     stale = [n for n in out.notices if n.code == "sensor_stale"]
     assert [(n.sensor_id, n.t > NIGHT + 900) for n in stale] == [("temp", True)]
-    assert [a.topic for a in out.intents if isinstance(a, PublishMqtt)] == ["house/stale"]
+    # The bed sensor never spoke at all: said too, with what to check, as a sensor problem.
+    (never,) = [n for n in out.notices if n.code == "sensor_never_seen"]
+    assert never.sensor_id == "accel"
+    assert 300 < never.t - NIGHT < 320
+    assert "publishing on the topic the config gives it" in never.message
+    assert core.status(NIGHT + 2000)["sensor_problem"] is True
+    assert [a.topic for a in out.intents if isinstance(a, PublishMqtt)] == ["house/stale"] * 2
     core.feed(temperature(NIGHT + 2000, 17.0), NIGHT + 2000, out)
     for t in range(int(NIGHT) + 2000, int(NIGHT) + 4000, 10):
         core.tick(float(t), out)
     assert len([n for n in out.notices if n.code == "sensor_stale"]) == 2
+    assert len([n for n in out.notices if n.code == "sensor_never_seen"]) == 1
 
 
 def test_getting_up_signals_at_once_not_when_back() -> None:
