@@ -13,7 +13,7 @@ import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,7 +109,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-@cli.command()
+@cli.command(short_help="Validate config and rules; every problem at file:line.")
 @config_option
 @rules_option
 def check(config: Path | None, rules: Path | None) -> None:
@@ -126,13 +126,41 @@ speed_option = click.option(
     type=click.FloatRange(min=1.0, max=10_000.0),
     default=1.0,
     show_default=True,
-    help="run time this many times faster (demos: must match `simulate --publish --speed`)",
+    help="simulated seconds per wall-clock second; `run` and `simulate --publish` given the "
+    "same --speed and --start agree on the time",
 )
+
+
+class _Moment(click.ParamType[float]):
+    """A moment as ISO 8601 (`2026-11-23T22:30+00:00`; no offset means UTC) or epoch seconds."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value)
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{text!r} is neither a time like 2026-11-23T22:30+00:00 nor epoch seconds")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+
+
 start_option = click.option(
     "--start",
-    type=float,
+    type=_Moment(),
     default=None,
-    help="with --speed: the simulated start, UTC epoch seconds (default: now)",
+    help="with --speed: the simulated start, e.g. 2026-11-23T22:30+00:00 (no offset: UTC) "
+    "or epoch seconds (default: now)",
 )
 
 
@@ -140,7 +168,7 @@ def _clock(speed: float, start: float | None) -> Clock:
     return SystemClock() if speed == 1.0 else ScaledClock(start or time.time(), speed)
 
 
-@cli.command()
+@cli.command(short_help="The service: the configured broker, until stopped.")
 @config_option
 @rules_option
 @speed_option
@@ -152,7 +180,7 @@ def run(config: Path | None, rules: Path | None, speed: float, start: float | No
     asyncio.run(run_until_signalled(service.run))
 
 
-@cli.command()
+@cli.command(short_help="A labelled synthetic night, to a file or live over MQTT.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -167,21 +195,47 @@ def run(config: Path | None, rules: Path | None, speed: float, start: float | No
 @config_option
 @speed_option
 @start_option
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--hours", type=click.FloatRange(0.1, 24.0), default=8.0, show_default=True)
-@click.option("--rate", "rate_hz", type=click.FloatRange(5, 100), default=50.0, show_default=True)
 @click.option(
-    "--payload", type=click.Choice(["batch", "single"]), default="batch", show_default=True
+    "--seed", type=int, default=1, show_default=True, help="the same seed makes the same night"
 )
-@click.option("--noise", "noise_g", type=click.FloatRange(0, 0.1), default=0.002, show_default=True)
+@click.option(
+    "--hours", type=click.FloatRange(0.1, 24.0), default=8.0, show_default=True, help="night length"
+)
+@click.option(
+    "--rate",
+    "rate_hz",
+    type=click.FloatRange(5, 100),
+    default=50.0,
+    show_default=True,
+    help="accelerometer samples per second",
+)
+@click.option(
+    "--payload",
+    type=click.Choice(["batch", "single"]),
+    default="batch",
+    show_default=True,
+    help="a second of samples per message, or one sample per message",
+)
+@click.option(
+    "--noise",
+    "noise_g",
+    type=click.FloatRange(0, 0.1),
+    default=0.002,
+    show_default=True,
+    help="the sensor's white noise, in g",
+)
 @click.option(
     "--jerks", type=click.IntRange(0), default=None, help="how many (default: per 8 h, scaled)"
 )
-@click.option("--clonus", type=click.IntRange(0), default=None)
-@click.option("--plm-series", type=click.IntRange(0), default=None)
-@click.option("--turnovers", type=click.IntRange(0), default=None)
-@click.option("--get-ups", type=click.IntRange(0), default=None)
-@click.option("--dropouts", type=click.IntRange(0), default=None)
+@click.option("--clonus", type=click.IntRange(0), default=None, help="clonus bursts (3-8 Hz)")
+@click.option(
+    "--plm-series", type=click.IntRange(0), default=None, help="periodic limb movement series"
+)
+@click.option("--turnovers", type=click.IntRange(0), default=None, help="turning over in bed")
+@click.option("--get-ups", type=click.IntRange(0), default=None, help="trips out of bed")
+@click.option(
+    "--dropouts", type=click.IntRange(0), default=None, help="stretches the sensor goes silent"
+)
 @click.option("--tonic", type=click.IntRange(0), default=None, help="tonic spasms (little motion)")
 @click.option(
     "--realistic",
@@ -197,7 +251,9 @@ def run(config: Path | None, rules: Path | None, speed: float, start: float | No
 @click.option(
     "--partner/--no-partner", default=None, help="a partner breathes on the other side all night"
 )
-@click.option("--partner-turnovers", type=click.IntRange(0), default=None)
+@click.option(
+    "--partner-turnovers", type=click.IntRange(0), default=None, help="the partner turning over"
+)
 @click.option(
     "--partner-sensor", is_flag=True, help="render a second accelerometer under the partner"
 )
@@ -289,7 +345,7 @@ def simulate(
     click.echo(f"published {sent} messages at {speed:g}x; labels in {labels_path}", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Record the configured topics to a file, for replay.")
 @config_option
 @click.option(
     "--out",
@@ -315,7 +371,9 @@ def record(config: Path | None, out: Path, duration: float | None) -> None:
     click.echo(f"recorded {recorder.written} message(s) to {out}", err=True)
 
 
-@cli.command(name="replay")
+@cli.command(
+    name="replay", short_help="A recording through the pipeline of `run`, on simulated time."
+)
 @click.argument("recording", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @config_option
 @rules_option
@@ -369,7 +427,7 @@ def _history(
         raise SystemExit(1) from err
 
 
-@cli.command()
+@cli.command(short_help="Recent nights from the history, a line each.")
 @config_option
 @click.option("--last", type=click.IntRange(1, 3660), default=14, show_default=True, help="nights")
 def nights(config: Path | None, last: int) -> None:
@@ -393,7 +451,7 @@ def nights(config: Path | None, last: int) -> None:
         )
 
 
-@cli.command()
+@cli.command(short_help="History as CSV or JSON, for a clinician's spreadsheet.")
 @config_option
 @click.option("--from", "from_day", required=True, help="first local day, YYYY-MM-DD")
 @click.option("--to", "to_day", required=True, help="last local day, YYYY-MM-DD (included)")
@@ -461,7 +519,7 @@ def _simulator_topics(cfg: ServiceConfig) -> dict[str, str]:
     return {}
 
 
-@cli.command()
+@cli.command(short_help="A simulated night through the real service, nothing to install.")
 @click.option("--hours", type=click.FloatRange(0.5, 12.0), default=8.0, show_default=True)
 @click.option(
     "--speed",
@@ -584,3 +642,9 @@ def main() -> None:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+    except SystemExit as done:
+        # `replay … | head`: the reader had all it wanted. Click says so by exiting 1 with
+        # stdout wrapped to stay quiet; for a pipe that is success, as for `cat`.
+        if done.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            sys.exit(0)
+        raise

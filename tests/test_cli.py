@@ -6,6 +6,8 @@ import asyncio
 import csv
 import io
 import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -216,3 +218,39 @@ def test_simulate_speaks_on_the_configs_topics_so_the_quick_tour_finds_the_night
     assert document["readings"]["motion"] > 0
     assert document["rejected"] == {}
     assert any(event["spasm_like"] for event in document["events"])
+
+
+def test_simulate_takes_a_start_as_a_readable_time(tmp_path: Path) -> None:
+    night = tmp_path / "night.jsonl"
+    code, _, err = run(
+        "simulate", "--out", str(night), "--hours", "0.5", "--start", "2026-11-23T22:30+00:00"
+    )
+    assert code == 0, err
+    first = json.loads(night.read_text(encoding="utf-8").splitlines()[0])
+    assert first["ts"] == datetime.fromisoformat("2026-11-23T22:30+00:00").timestamp()
+    code, _, err = run("simulate", "--out", str(night), "--start", "tonight")
+    assert code == 2
+    assert "neither a time like 2026-11-23T22:30+00:00 nor epoch seconds" in err
+
+
+def test_help_lines_are_whole_and_a_closed_pipe_is_no_error(tmp_path: Path) -> None:
+    code, out, _ = run("--help")
+    assert code == 0
+    commands = out.split("Commands:")[1].splitlines()
+    assert commands
+    assert not [line for line in commands if line.rstrip().endswith("...")]
+    night = tmp_path / "night.jsonl"
+    assert run("simulate", "--out", str(night), "--hours", "1")[0] == 0
+    # `replay … | head -1`: the reader stops early; the command ends quietly, exit code 0.
+    replay = subprocess.Popen(
+        [sys.executable, "-c", "from integration.cli import main; main()", "replay", str(night)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert replay.stdout is not None
+    replay.stdout.readline()
+    replay.stdout.close()
+    _, stderr = replay.communicate(timeout=60)
+    assert replay.returncode == 0
+    assert b"Traceback" not in stderr
+    assert b"BrokenPipeError" not in stderr

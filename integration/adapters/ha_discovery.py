@@ -208,19 +208,25 @@ def notice_message(config: ServiceConfig, notice: Notice) -> Publish:
 def summary_messages(config: ServiceConfig, summary: NightSummary) -> list[Publish]:
     """The night's summary, retained for HA's sensors and dashboard, and a `summary_ready` event."""
     topics = room_topics(config.mqtt.base_topic, summary.room)
-    document = summary.to_dict() | {"night": summary.night_date, "text": render_text(summary)}
+    document = _summary_document(config, summary)
     ready = {"event_type": "summary_ready", "night": summary.night_date}
     return [(topics.summary, json.dumps(document), True), (topics.event, json.dumps(ready), False)]
+
+
+def _summary_document(config: ServiceConfig, summary: NightSummary) -> dict[str, Any]:
+    """A summary as HA's attributes show it: local times (not epoch seconds), the text too."""
+    return summary.to_dict() | {
+        "bed_time": iso(summary.bed_time, config.zone),
+        "wake_time": iso(summary.wake_time, config.zone),
+        "night": summary.night_date,
+        "text": render_text(summary),
+    }
 
 
 def so_far_message(config: ServiceConfig, summary: NightSummary, at: float) -> Publish:
     """Tonight so far ("Summary now"), retained on its own topic: last night's stays as it is."""
     topics = room_topics(config.mqtt.base_topic, summary.room)
-    document = summary.to_dict() | {
-        "as_of": iso(at, config.zone),
-        "night": summary.night_date,
-        "text": render_text(summary),
-    }
+    document = _summary_document(config, summary) | {"as_of": iso(at, config.zone)}
     return topics.so_far, json.dumps(document), True
 
 
