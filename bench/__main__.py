@@ -1,10 +1,10 @@
-"""Every benchmark table: python -m bench (ingest, detection, comfort, e2e, memory, rooms)."""
+"""Every benchmark table: python -m bench (ingest, detection, comfort, e2e, memory, rooms, rawnights)."""
 
 from __future__ import annotations
 
 import argparse
 
-from bench import comfort, detection, e2e, ingest, memory, rooms
+from bench import comfort, detection, e2e, ingest, memory, rawnights, rooms
 
 
 def main() -> None:
@@ -21,6 +21,8 @@ def main() -> None:
     memory.main([])
     print("\n== rooms: rooms per service instance at 50 Hz ==")
     rooms.main([])
+    print("\n== rawnights: a month of kept raw nights, disk used against the cap ==")
+    rawnights.main([])
 
 
 if __name__ == "__main__":

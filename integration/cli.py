@@ -7,6 +7,7 @@ import contextlib
 import csv
 import json
 import logging
+import math
 import signal
 import sys
 import textwrap
@@ -24,13 +25,15 @@ import click
 from integration import __version__
 from integration.adapters.export import clinician_rows
 from integration.adapters.export import header as export_header
+from integration.adapters.ha_discovery import own_topic_problems
 from integration.adapters.mqtt import mqtt_settings, publish_messages
+from integration.adapters.rawnights import find_night, read_night, stored_nights
 from integration.adapters.recording import BadLine, Recorder, RecordingWriter, read_recording
-from integration.adapters.rulefiles import load_rules
+from integration.adapters.rulefiles import load_rules, write_detection
 from integration.adapters.store import ExportTable, Store
 from integration.clock import Clock, ScaledClock, SystemClock
-from integration.config import ServiceConfig, load_config
-from integration.core.localtime import iso
+from integration.config import ServiceConfig, file_problems, load_config
+from integration.core.localtime import iso, night_bounds
 from integration.core.readings import SensorKind
 from integration.core.simulation.night import (
     NightSpec,
@@ -44,8 +47,10 @@ from integration.demo import DemoResult, run_demo, write_demo_config
 from integration.errors import ConfigError, StoreError
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
-from integration.replay import ReplayResult, replay, to_document
+from integration.replay import ReplayResult, compare, replay, to_document
 from integration.service import Service
+from integration.tune import MIN_LABELS, LabelledNight, report
+from integration.tune import tune as run_tune
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -57,12 +62,22 @@ def _default_config() -> Path:
     return Path(str(resources.files("integration") / "defaults" / "demo.yaml"))
 
 
-def _load(config: Path | None, rules: Path | None) -> tuple[ServiceConfig, Pipeline]:
-    """Config and rules, or every located problem on stderr and exit code 1."""
+# What `check` and `run` check beyond the file itself, so what one accepts the other runs:
+# secret files and certificates readable and usable, actuators off the service's own topics.
+_RUN_CHECKS = (file_problems, own_topic_problems)
+
+
+def _load(
+    config: Path | None, rules: Path | None, *, for_run: bool = False
+) -> tuple[ServiceConfig, Pipeline]:
+    """Config and rules, or every located problem on stderr and exit code 1.
+
+    `for_run` also checks what running needs (`_RUN_CHECKS`): `check` and `run` ask for it.
+    """
     problems = []
     cfg = None
     try:
-        cfg = load_config(config or _default_config())
+        cfg = load_config(config or _default_config(), _RUN_CHECKS if for_run else ())
     except ConfigError as err:
         problems.extend(err.problems)
     try:
@@ -114,7 +129,7 @@ def cli(log_level: str) -> None:
 @rules_option
 def check(config: Path | None, rules: Path | None) -> None:
     """Validate config and rule files; print every problem with file and line."""
-    cfg, pipeline = _load(config, rules)
+    cfg, pipeline = _load(config, rules, for_run=True)
     sensors = len(cfg.sensor_specs())
     click.echo(
         f"ok: {len(cfg.rooms)} room(s), {sensors} sensor(s), {len(pipeline.subscriptions)} topic(s)"
@@ -175,9 +190,14 @@ def _clock(speed: float, start: float | None) -> Clock:
 @start_option
 def run(config: Path | None, rules: Path | None, speed: float, start: float | None) -> None:
     """Run the service against the configured MQTT broker until stopped."""
-    cfg, _pipeline = _load(config, rules)
-    service = Service(cfg, rules, clock=_clock(speed, start))
-    asyncio.run(run_until_signalled(service.run))
+    cfg, _pipeline = _load(config, rules, for_run=True)
+    try:  # a secret file gone since the check above: one clear line, not a traceback
+        service = Service(cfg, rules, clock=_clock(speed, start))
+        asyncio.run(run_until_signalled(service.run))
+    except ConfigError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1) from None
 
 
 @cli.command(short_help="A labelled synthetic night, to a file or live over MQTT.")
@@ -374,25 +394,128 @@ def record(config: Path | None, out: Path, duration: float | None) -> None:
 @cli.command(
     name="replay", short_help="A recording through the pipeline of `run`, on simulated time."
 )
-@click.argument("recording", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument(
+    "recording", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+)
 @config_option
 @rules_option
+@click.option(
+    "--night",
+    "night_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="a kept raw night instead of a file: the date of its evening, YYYY-MM-DD",
+)
+@click.option("--room", help="with --night: the room, when several have that night")
+@click.option(
+    "--compare-rules",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="a shadow test: the night under --rules and under these, side by side",
+)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document (schema in README)")
-def replay_command(recording: Path, config: Path | None, rules: Path | None, as_json: bool) -> None:
-    """Feed a recording through the same pipeline as `run`, on simulated time."""
-    _cfg, pipeline = _load(config, rules)
+def replay_command(
+    recording: Path | None,
+    config: Path | None,
+    rules: Path | None,
+    night_day: datetime | None,
+    room: str | None,
+    compare_rules: Path | None,
+    as_json: bool,
+) -> None:
+    """Feed a recording, or a kept raw night, through the same pipeline as `run`.
+
+    A recording ending in .gz is read as a kept night is (gzip, torn tail left out).
+    """
+    if room is not None and night_day is None:
+        raise click.UsageError("--room goes with --night")
+    if as_json and compare_rules is not None:
+        raise click.UsageError("--json prints one replay: leave out --compare-rules")
+    cfg, pipeline = _load(config, rules)
+    if night_day is not None and recording is None:
+        source = _kept_night(cfg, night_day.date(), room)
+    elif recording is not None and night_day is None:
+        source = recording
+    else:
+        raise click.UsageError("give a recording file or --night DATE, not both")
     bad: list[BadLine] = []
     started = time.perf_counter()
-    with recording.open(encoding="utf-8", errors="replace") as lines:
-        result = replay(read_recording(lines, bad), pipeline)
+    result = replay(_messages(source, bad), pipeline)
     wall_s = time.perf_counter() - started
     for line in bad[:10]:
-        click.echo(f"{recording}:{line.line}: skipped: {line.reason}", err=True)
+        click.echo(f"{source}:{line.line}: skipped: {line.reason}", err=True)
+    if compare_rules is not None:
+        other = replay(_messages(source, []), _load(config, compare_rules)[1])
+        names = (str(rules or "built-in rules"), str(compare_rules))
+        click.echo(f"{source.name}: {len(result.events)} vs {len(other.events)} events")
+        for text in compare(result, other, cfg.zone, names=names):
+            click.echo(text)
+        return
     if as_json:
-        document = to_document(result, pipeline, source=recording.name, bad_lines=len(bad))
+        document = to_document(result, pipeline, source=source.name, bad_lines=len(bad))
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     _print_human(result, pipeline, wall_s)
+
+
+def _messages(source: Path, bad: list[BadLine]) -> list[InboundMessage]:
+    """A recording file's messages, or a kept raw night's (gzip)."""
+    if source.name.endswith(".gz"):
+        return list(read_night(source, bad))
+    with source.open(encoding="utf-8", errors="replace") as lines:
+        return list(read_recording(lines, bad))
+
+
+def _kept_night(cfg: ServiceConfig, day: date, room: str | None) -> Path:
+    """The file of a kept raw night, or a usage error saying which nights there are."""
+    directory = cfg.store.raw_nights_directory
+    found = find_night(directory, day, room)
+    if len(found) == 1:
+        return found[0].path
+    if not found:
+        kept = stored_nights(directory)
+        have = ", ".join(f"{n.night_date} ({n.room})" for n in kept[-14:]) or "none"
+        raise click.UsageError(f"no raw night {day} kept in {directory}; kept nights: {have}")
+    rooms = ", ".join(n.room for n in found)
+    raise click.UsageError(f"several rooms have the night {day} ({rooms}): add --room")
+
+
+@cli.command(short_help="Tune detection from your labels on the kept nights.")
+@config_option
+@rules_option
+@click.option("--room", help="only this room's nights")
+@click.option("--write", is_flag=True, help="write the proposal into the rules directory (--rules)")
+def tune(config: Path | None, rules: Path | None, room: str | None, write: bool) -> None:
+    """Replay the kept raw nights with your labels and search the detection settings.
+
+    Prints a before/after table per night; changes nothing unless --write, and nothing at all
+    with fewer than the labels it needs.
+    """
+    cfg, pipeline = _load(config, rules)
+    if write and rules is None:
+        raise click.UsageError("--write needs --rules DIR: the rules to write the proposal into")
+    kept = [n for n in stored_nights(cfg.store.raw_nights_directory) if room in (None, n.room)]
+    _cfg, labels = _history(config, lambda store: store.labels(room, 0.0, math.inf))
+    nights = []
+    for night in kept:
+        from_t, to_t = night_bounds(night.night_date, cfg.zone)
+        said = [x for x in labels if x.room == night.room and from_t <= x.start < to_t]
+        if said:
+            messages = list(read_night(night.path))
+            nights.append(LabelledNight(str(night.night_date), night.room, messages, said))
+    given = sum(len(n.labels) for n in nights)
+    if given < MIN_LABELS:
+        click.echo(
+            f"{given} label(s) on the {len(kept)} kept night(s); tune needs at least {MIN_LABELS} "
+            "to move a setting. Label more events (HA's buttons or the dashboard): nothing changed."
+        )
+        return
+    click.echo(f"replaying {len(nights)} labelled night(s), {given} labels …", err=True)
+    result = run_tune(nights, cfg, pipeline.rules)
+    for line in report(nights, result):
+        click.echo(line)
+    if write and result.changes and rules is not None:
+        proposal = {name: new for name, (_old, new) in result.changes.items()}
+        written = write_detection(rules, proposal)
+        click.echo(f"wrote the proposal to {written}; a running service reloads it")
 
 
 def _local_day(text: str, zone: ZoneInfo) -> float:

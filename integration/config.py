@@ -7,9 +7,11 @@ secrets file named in it, by `resolve_secrets`, after validation (validators do 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import ssl
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from integration.core.readings import SensorKind
 from integration.errors import ConfigError, Problem
 from integration.messages import PayloadFormat, SensorSpec
-from integration.yamlfile import load_model
+from integration.yamlfile import Check, load_model
 
 # Ids become parts of MQTT topics, HA unique_ids and URLs: a strict slug keeps them from
 # injecting topic levels, wildcards or markup.
@@ -81,6 +83,19 @@ class HomeAssistantConfig(_Strict):
     url: str = Field("http://homeassistant.local:8123", pattern=r"^https?://")
     token: SecretRef | None = SecretRef(env="SMART_BEDROOM_HA_TOKEN")
     discovery_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_\-/]+$")
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if "@" in parts.netloc:  # user:password@host: a secret in the file, sent with each call
+            raise ValueError(
+                "credentials in the URL (user:password@host) are refused: HA takes a "
+                "long-lived token, from `token` (env: or file:)"
+            )
+        if not parts.hostname:
+            raise ValueError("the URL names no host (like http://homeassistant.local:8123)")
+        return url
 
 
 class SensorConfig(_Strict):
@@ -163,11 +178,26 @@ class RoomConfig(_Strict):
         return self
 
 
+class RawNightsConfig(_Strict):
+    """The bed sensors' raw messages, a file a night, so past nights replay under other rules."""
+
+    enabled: bool = True
+    keep_nights: int = Field(14, ge=1, le=366)
+    max_total_mb: float = Field(500.0, gt=0)  # the oldest nights go first beyond it
+    directory: Path | None = None  # default: beside the history, `<store name>-raw-nights/`
+
+
 class StoreConfig(_Strict):
     """The embedded SQLite history."""
 
     path: Path = Path("smart-bedroom.db")
     retention_days: int = Field(400, ge=7)
+    raw_nights: RawNightsConfig = RawNightsConfig()
+
+    @property
+    def raw_nights_directory(self) -> Path:
+        """Where the raw nights are kept."""
+        return self.raw_nights.directory or self.path.with_name(f"{self.path.stem}-raw-nights")
 
 
 class DashboardConfig(_Strict):
@@ -258,9 +288,81 @@ def topic_filter_problem(topic: str) -> str | None:
     return None
 
 
-def load_config(path: Path) -> ServiceConfig:
-    """Read and validate the service config; ConfigError lists every located problem."""
-    return load_model(ServiceConfig, path)
+def load_config(path: Path, checks: Iterable[Check[ServiceConfig]] = ()) -> ServiceConfig:
+    """Read and validate the service config, then `checks`; ConfigError lists every problem.
+
+    `check` and `run` add `file_problems` (and the HA contract's topic check): what one
+    accepts, the other runs with.
+    """
+    return load_model(ServiceConfig, path, checks)
+
+
+Located = tuple[tuple[str | int, ...], str]  # where in the config, what is wrong
+
+
+def file_problems(config: ServiceConfig) -> list[Located]:
+    """Secret files and TLS certificates `run` will need: each readable and usable.
+
+    A secret taken from its environment variable needs no file. I/O, so never a validator.
+    """
+    problems: list[Located] = []
+    secrets: list[tuple[tuple[str | int, ...], SecretRef | None]] = [
+        (("mqtt", "password"), config.mqtt.password)
+    ]
+    if config.homeassistant.enabled:
+        secrets.append((("homeassistant", "token"), config.homeassistant.token))
+    if config.dashboard.enabled:
+        secrets.append((("dashboard", "token"), config.dashboard.token))
+    for loc, ref in secrets:
+        if ref is None or ref.file is None or (ref.env is not None and os.environ.get(ref.env)):
+            continue
+        try:
+            secret = ref.file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            problems.append(((*loc, "file"), f"cannot read secret file {ref.file}: {_why(err)}"))
+        else:
+            if not secret:
+                problems.append(((*loc, "file"), f"secret file {ref.file} is empty"))
+    tls = config.mqtt.tls
+    if tls.enabled:
+        problems += _tls_problems(tls)
+    return problems
+
+
+def _tls_problems(tls: TlsConfig) -> list[Located]:
+    """The CA and client certificate load as the broker connection will load them."""
+    loc: tuple[str, ...] = ("mqtt", "tls")
+    context = ssl.create_default_context()
+    if tls.ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=tls.ca_file)
+        except (OSError, ssl.SSLError) as err:
+            return [((*loc, "ca_file"), f"CA file {tls.ca_file}: {_why(err)}")]
+    if tls.key_file is not None and tls.cert_file is None:
+        return [((*loc, "cert_file"), "key_file is given without its cert_file")]
+    if tls.cert_file is not None:
+        for field_name, path in (("cert_file", tls.cert_file), ("key_file", tls.key_file)):
+            if path is not None and not os.access(path, os.R_OK):
+                return [((*loc, field_name), f"cannot read {path}: {_why(None, path)}")]
+        try:
+            # A key that wants a password gets none: the connection could not give one either,
+            # and OpenSSL must not stop to ask on a terminal.
+            context.load_cert_chain(tls.cert_file, tls.key_file, password=lambda: b"")
+        except (OSError, ssl.SSLError) as err:
+            files = f"{tls.cert_file}" + (f" and {tls.key_file}" if tls.key_file else "")
+            return [((*loc, "cert_file"), f"client certificate {files}: {_why(err)}")]
+    return []
+
+
+def _why(err: BaseException | None, path: Path | None = None) -> str:
+    """An OS or TLS failure in words, without a traceback."""
+    if err is None and path is not None:
+        return "no such file" if not path.exists() else "permission denied"
+    if isinstance(err, ssl.SSLError):
+        return f"not a usable PEM certificate or key ({err.reason or err})"
+    if isinstance(err, OSError):
+        return err.strerror or str(err)
+    return str(err)
 
 
 def resolve_secret(ref: SecretRef | None, environ: Mapping[str, str] | None = None) -> str | None:

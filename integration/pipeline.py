@@ -29,13 +29,17 @@ __all__ = ["IngestStats", "Pipeline", "PipelineOutputs"]
 
 _LOGGER = logging.getLogger(__name__)
 
-# One WARNING per topic and reason per this many seconds of input time; the rest are counted.
+# One WARNING per sensor and reason per this many seconds of input time; the rest are counted.
 REJECT_LOG_INTERVAL_S = 300.0
 _MAX_LOG_KEYS = 10_000
 # Topics whose routes are remembered; a wildcard filter can match unboundedly many topics.
 _MAX_ROUTED_TOPICS = 10_000
 # An accelerometer streams many samples a second: five silent minutes mean it is gone.
 MOTION_STALE_S = 300.0
+
+
+# The sensors whose raw messages are kept a night at a time, so a night replays under new rules.
+BED_KINDS = frozenset({SensorKind.MOTION, SensorKind.VIBRATION, SensorKind.OCCUPANCY})
 
 
 @dataclass(slots=True)
@@ -133,7 +137,7 @@ class Pipeline:
         for route in routes:
             spec = route.spec
             room = self.rooms[spec.room]
-            parsed = parse_payload(spec, item.payload, item.t)
+            parsed = parse_payload(spec, item.payload, item.t, item.topic)
             if isinstance(parsed, Rejection):
                 self._count_rejection(spec, parsed, item.t)
                 room.rejected(spec.sensor_id, parsed.reason, item.t)
@@ -144,6 +148,12 @@ class Pipeline:
                 out.readings.append(reading)
                 room.feed(reading, item.t, out)
         return self.translated(out)
+
+    def bed_rooms(self, topic: str) -> tuple[str, ...]:
+        """Rooms whose bed sensors (motion, vibration, occupancy) `topic` feeds: raw nights."""
+        return tuple(
+            sorted({r.spec.room for r in self._routes_for(topic) if r.spec.kind in BED_KINDS})
+        )
 
     def end_of_input(self, now: float) -> PipelineOutputs:
         """The input ended (a recording's last message): summarise nights still open."""
@@ -185,10 +195,11 @@ class Pipeline:
 
     def _count_rejection(self, spec: SensorSpec, rejection: Rejection, t: float) -> None:
         self.stats.rejected[rejection.reason] += 1
-        key = (rejection.topic, rejection.reason)
+        # Per sensor, not per topic: a wildcard sensor's topics are unbounded, its log is not.
+        key = (f"{spec.room}/{spec.sensor_id}", rejection.reason)
         last = self._last_reject_log.get(key)
         if last is None or t - last >= REJECT_LOG_INTERVAL_S:
-            if len(self._last_reject_log) >= _MAX_LOG_KEYS:  # wildcard topics are unbounded
+            if len(self._last_reject_log) >= _MAX_LOG_KEYS:
                 self._last_reject_log.clear()
             self._last_reject_log[key] = t
             _LOGGER.warning(

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from integration.clock import ReplayClock
 from integration.core.events import Action, MovementEvent, Notice
@@ -129,3 +130,41 @@ def to_document(
         ],
         "summaries": [summary.to_dict() for summary in result.summaries],
     }
+
+
+def compare(
+    current: ReplayResult, other: ReplayResult, zone: ZoneInfo, *, names: tuple[str, str]
+) -> list[str]:
+    """A shadow test, side by side: what the night gives under two rule sets.
+
+    Counts by kind, spasm-like totals and restless minutes, then the events only one of the
+    two finds (the same kind starting within a second is the same event).
+    """
+    width = max(14, *(len(name) for name in names))
+    kinds = sorted({str(e.kind) for e in (*current.events, *other.events)})
+    lines = [f"{'':<16} {names[0]:>{width}} {names[1]:>{width}}"]
+
+    def row(label: str, a: object, b: object) -> None:
+        mark = "" if a == b else "  *"
+        lines.append(f"{label:<16} {a!s:>{width}} {b!s:>{width}}{mark}")
+
+    for kind in kinds:
+        row(kind, *(sum(str(e.kind) == kind for e in r.events) for r in (current, other)))
+    row("spasm-like", *(sum(e.spasm_like for e in r.events) for r in (current, other)))
+    row(
+        "restless min",
+        *(round(sum(s.restless_total_min for s in r.summaries)) for r in (current, other)),
+    )
+    for name, ours, theirs in ((names[0], current, other), (names[1], other, current)):
+        only = [
+            e
+            for e in ours.events
+            if not any(o.kind == e.kind and abs(o.start - e.start) <= 1.0 for o in theirs.events)
+        ]
+        lines.append(f"only under {name} ({len(only)}):")
+        lines += [
+            f"  {iso(e.start, zone)[11:19]}  {e.kind:<15} {e.end - e.start:6.1f} s"
+            f"{'  spasm-like' if e.spasm_like else ''}"
+            for e in only
+        ]
+    return lines

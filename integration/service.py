@@ -24,6 +24,7 @@ from integration.adapters.history import STORE_ERROR_HOLD_S, History
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
 from integration.adapters.outbound import Outbound
+from integration.adapters.rawnights import RawNights
 from integration.adapters.rulefiles import LiveRules
 from integration.adapters.web import Health, serve_dashboard
 from integration.clock import Clock, SystemClock
@@ -97,6 +98,9 @@ class Service:
             self.metrics,
             home_assistant=self.home_assistant is not None,
         )
+        self.raw_nights = RawNights.configured(
+            config, self.clock.now, self.metrics.raw_night_failure
+        )
         self._watchers = Watchers()
         self.ticker = Ticker(
             self.clock,
@@ -138,6 +142,10 @@ class Service:
                 )
                 if self.home_assistant is not None:
                     group.create_task(self.home_assistant.run(), name="home-assistant-actions")
+                if self.raw_nights is not None:
+                    group.create_task(
+                        self.raw_nights.keep(self.clock.sleep_until), name="raw-nights"
+                    )
                 group.create_task(self._watch_rules(), name="rules-watcher")
                 try:
                     await asyncio.Future()  # until cancelled, or a task fails
@@ -151,9 +159,11 @@ class Service:
                 await dashboard.cleanup()
             await self.history.record(night_states=self._night_states())
             await self.history.close()
+            if self.raw_nights is not None:
+                await self.raw_nights.flush()  # the last minute of the bed signal
 
     def health(self) -> Health:
-        """What /healthz says: broker and HA connectivity, store, last message per sensor, overload.
+        """What /healthz says: broker, HA, store, dead letters, last message per sensor, overload.
 
         The store shows its error until STORE_ERROR_HOLD_S pass without a failed write, and a
         topic shows as flooding until FLOOD_QUIET_S pass without a drop; the totals stay in
@@ -164,6 +174,9 @@ class Service:
         return Health(
             broker=str(self.mqtt.state),
             home_assistant="disabled" if ha is None else str(ha.state),
+            home_assistant_detail="" if ha is None else ha.detail,
+            dead_letters=self.history.dead_letters,
+            dead_letters_kept=self.history.dead_letters_kept,
             last_seen=dict(self.pipeline.stats.last_seen),
             store=self.history.status(),
             store_failures=self.history.failures,
@@ -186,6 +199,8 @@ class Service:
                     await self._command(command)
             else:
                 out = self.pipeline.handle(message)
+                if self.raw_nights is not None:
+                    await self.raw_nights.take(self.pipeline.bed_rooms(message.topic), message)
                 self.metrics.messages()
                 self.metrics.rejected_total(self.pipeline.stats.rejected)
                 await self._dispatch(out)

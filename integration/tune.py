@@ -203,6 +203,11 @@ def tune(
                     best, best_cost, improved = candidate, candidate_cost, True
         if not improved or best_cost == 0:
             break
+    # Change as little as the labels need: put back any tunable whose change no longer helps.
+    for tunable in tunables:
+        original = _with(best, tunable.name, getattr(start, tunable.name))
+        if original is not None and original != best and cost(original) <= best_cost:
+            best = original
     return TuneResult(start, best, verdicts(start), verdicts(best), len(cache))
 
 

@@ -6,14 +6,16 @@ to the line a person has to edit. Loading is safe: no YAML tag constructs Python
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 
 from integration.errors import ConfigError, Problem
 
@@ -21,6 +23,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # A rule or config file larger than this is certainly not hand-written; refuse before parsing.
 MAX_FILE_BYTES = 1_000_000
+# Bounds checked while composing, before anything is constructed, expanded or validated: our
+# files nest a handful of levels, and a file holds a few thousand values at most. Deeper nesting
+# would exhaust the recursion of whatever walks the tree; aliases can make a few hundred bytes
+# stand for billions of values (the "billion laughs"), so what aliases expand to is counted.
+MAX_DEPTH = 50
+MAX_NODES = 100_000
 
 
 def read_yaml(path: Path, text: str | None = None) -> Any:
@@ -32,15 +40,79 @@ def read_yaml(path: Path, text: str | None = None) -> Any:
             text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError([Problem(path, None, "", f"cannot read: {err}")]) from err
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError([Problem(path, None, "", f"larger than {MAX_FILE_BYTES} bytes")])
+    yaml = YAML(typ="rt", pure=True)
+    yaml.Composer = BoundedComposer
     try:
-        return YAML(typ="rt", pure=True).load(text)
+        return yaml.load(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
         message = " ".join(str(part) for part in (err.context, err.problem) if part)
-        raise ConfigError([Problem(path, line, "", f"YAML syntax: {message}")]) from err
+        kind = "YAML refused" if isinstance(err, YamlBoundError) else "YAML syntax"
+        raise ConfigError([Problem(path, line, "", f"{kind}: {message}")]) from err
     except YAMLError as err:
         raise ConfigError([Problem(path, None, "", f"YAML syntax: {err}")]) from err
+
+
+class YamlBoundError(ComposerError):
+    """A file nested too deeply or expanding to too many values."""
+
+
+class BoundedComposer(Composer):
+    """ruamel's composer, refusing nesting deeper than MAX_DEPTH and more than MAX_NODES values.
+
+    Every node's size counts what it stands for once its aliases are expanded, so an alias bomb
+    is refused at the alias that crosses the bound, in time proportional to the file's length.
+    An alias inside its own anchor (a loop) is refused too: nothing that walks it would end.
+    """
+
+    def compose_document(self) -> Any:
+        """One document, with fresh counts."""
+        self._open: list[int] = []  # the expanded size of each node being composed so far
+        self._sizes: dict[int, int] = {}  # id(node) → expanded size, for finished nodes
+        self._total = 0
+        return super().compose_document()
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """A node, counted; raises YamlBoundError (with the node's line) past a bound."""
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            node = super().compose_node(parent, index)
+            size = self._sizes.get(id(node))
+            if size is None:
+                raise YamlBoundError(
+                    None,
+                    None,
+                    f"alias *{event.anchor} is used inside its own anchor",
+                    event.start_mark,
+                )
+            self._count(size, event)
+            return node
+        if len(self._open) >= MAX_DEPTH:
+            raise YamlBoundError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        self._open.append(0)
+        node = super().compose_node(parent, index)
+        size = 1 + self._open.pop()
+        self._sizes[id(node)] = size
+        self._count(size, event)
+        return node
+
+    def _count(self, size: int, event: Any) -> None:
+        if self._open:
+            self._open[-1] += size
+        else:
+            self._total += size
+        if max(self._total, self._open[-1] if self._open else 0) > MAX_NODES:
+            raise YamlBoundError(
+                None,
+                None,
+                f"stands for more than {MAX_NODES} values once its aliases are expanded",
+                event.start_mark,
+            )
 
 
 def validate(
@@ -53,10 +125,25 @@ def validate(
         raise ConfigError(problems_from(err, data, path, prefix)) from err
 
 
-def load_model(model: type[ModelT], path: Path) -> ModelT:
-    """Read and validate one YAML file as a whole."""
+# A check run after validation: (where in the file, what is wrong) for each problem it finds.
+Check = Callable[[ModelT], Iterable[tuple[Sequence[str | int], str]]]
+
+
+def load_model(model: type[ModelT], path: Path, checks: Iterable[Check[ModelT]] = ()) -> ModelT:
+    """Read and validate one YAML file as a whole; then `checks`, located like pydantic's errors.
+
+    Checks may do I/O (validators never do): reading a secret file, a certificate.
+    """
     data = read_yaml(path)
-    return validate(model, {} if data is None else data, path)
+    validated = validate(model, {} if data is None else data, path)
+    problems = [
+        Problem(path, line_of(data, loc), dotted(loc), message)
+        for check in checks
+        for loc, message in check(validated)
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return validated
 
 
 def problems_from(

@@ -34,4 +34,5 @@ async def fake_ha() -> AsyncIterator[FakeHomeAssistant]:
     ha.server = TestServer(ha.app(), host="127.0.0.1")
     await ha.server.start_server()
     yield ha
+    ha.release()  # ends any trickling or hanging answer
     await ha.server.close()

@@ -1,7 +1,13 @@
-"""A small aiohttp server speaking Home Assistant's REST shapes (developers.home-assistant.io/docs/api/rest)."""
+"""A small aiohttp server speaking Home Assistant's REST shapes (developers.home-assistant.io/docs/api/rest).
+
+It can also misbehave as a broken HA, a wrong URL or a proxy in front of HA does: answer a
+service call with a status and body of the test's choosing, trickle its answer a byte at a
+time, or never answer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,13 +18,34 @@ from aiohttp.test_utils import TestServer
 TOKEN = "test-token-not-secret"  # noqa: S105 - the fake HA's own test token
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One answer to a service call: any status, body and content type."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+
 @dataclass
 class FakeHomeAssistant:
-    """Records service calls; `fail_with` answers the next calls with these HTTP statuses."""
+    """Records service calls; `fail_with` answers the next calls with these HTTP statuses.
+
+    A call answered otherwise is recorded (HA did it) before it is answered. `answers` answers the next service calls (after recording them: HA did the call) with
+    these; `always` answers every service call so. `trickle_s` sends every answer, the API
+    root's too, one byte at a time this far apart, without end; `hang` never answers. Both
+    stop when `release()` is called (fixtures call it before closing the server).
+    """
 
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     fail_with: list[int] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    always: Answer | None = None
+    trickle_s: float | None = None
+    hang: bool = False
+    requests: int = 0
     server: TestServer | None = None
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -31,15 +58,45 @@ class FakeHomeAssistant:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.port}"
 
+    def release(self) -> None:
+        """End every trickling or hanging answer, so the server can close."""
+        self._released.set()
+
     def _authorised(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {TOKEN}"
 
-    async def _api_root(self, request: web.Request) -> web.Response:
+    async def _misbehave(self, request: web.Request) -> web.StreamResponse | None:
+        """A trickling or hanging answer when the test asked for one, else None."""
+        if self.hang:
+            await self._released.wait()
+            return web.Response(status=503)
+        if self.trickle_s is None:
+            return None
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        while not self._released.is_set():
+            await response.write(b" ")  # JSON allows any amount of leading whitespace
+            try:
+                async with asyncio.timeout(self.trickle_s):
+                    await self._released.wait()
+            except TimeoutError:
+                continue
+        await response.write(b"[]")
+        return response
+
+    async def _api_root(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
         if not self._authorised(request):
             return web.json_response({"message": "Unauthorized"}, status=401)
+        misbehaving = await self._misbehave(request)
+        if misbehaving is not None:
+            return misbehaving
+        if self.always is not None and self.always.content_type != "application/json":
+            return self._answer(self.always)  # a wrong URL answers its root the same way
         return web.json_response({"message": "API running."})
 
-    async def _call_service(self, request: web.Request) -> web.Response:
+    async def _call_service(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
         if not self._authorised(request):
             return web.json_response({"message": "Unauthorized"}, status=401)
         if self.fail_with:
@@ -47,4 +104,17 @@ class FakeHomeAssistant:
             return web.json_response({"message": f"error {status}"}, status=status)
         data = json.loads(await request.text() or "{}")
         self.calls.append((request.match_info["domain"], request.match_info["service"], data))
+        misbehaving = await self._misbehave(request)  # HA did the call; its answer is slow
+        if misbehaving is not None:
+            return misbehaving
+        if self.answers:
+            return self._answer(self.answers.pop(0))
+        if self.always is not None:
+            return self._answer(self.always)
         return web.json_response([])  # HA answers with the states that changed
+
+    @staticmethod
+    def _answer(answer: Answer) -> web.Response:
+        return web.Response(
+            status=answer.status, body=answer.body, headers={"Content-Type": answer.content_type}
+        )

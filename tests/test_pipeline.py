@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from integration.config import ServiceConfig
 from integration.core.events import ActionKind
 from integration.core.intents import SwitchActuator
@@ -77,3 +79,48 @@ def test_the_cores_intents_go_out_as_actions_from_the_rooms_actuator_config() ->
         (ActionKind.HA_SERVICE, "switch.turn_off", {"entity_id": "switch.heater"}),
     ]
     assert all(a.why == out.intents[0].why for a in out.actions)
+
+
+def z2m_pipeline() -> Pipeline:
+    config = ServiceConfig.model_validate(
+        {
+            "rooms": [
+                {
+                    "id": "bedroom",
+                    "name": "Bedroom",
+                    "sensors": [
+                        {
+                            "id": "climate",
+                            "kind": "temperature",
+                            "topic": "zigbee2mqtt/+",
+                            "format": "zigbee2mqtt",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    return Pipeline(config, RuleSet())
+
+
+def test_a_bare_number_on_a_zigbee2mqtt_topic_is_refused_not_read_as_degrees(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    routing = z2m_pipeline()
+    out = routing.handle(InboundMessage(T, "zigbee2mqtt/bedroom_climate", b"0"))
+    assert out.readings == []
+    assert routing.stats.rejected == {"missing_field": 1}
+    # The warning names the device's own topic, not the wildcard the sensor subscribes with.
+    assert "rejected a message on zigbee2mqtt/bedroom_climate (missing_field)" in caplog.text
+    out = routing.handle(InboundMessage(T + 1, "zigbee2mqtt/bedroom_climate", b'{"temperature":0}'))
+    assert [r.temp_c for r in out.readings] == [0.0]  # type: ignore[union-attr]
+
+
+def test_rejections_under_a_wildcard_are_logged_once_per_sensor_not_per_topic(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    routing = z2m_pipeline()
+    for n in range(100):
+        routing.handle(InboundMessage(T + n, f"zigbee2mqtt/device{n}", b"0"))
+    assert routing.stats.rejected == {"missing_field": 100}
+    assert caplog.text.count("rejected a message") == 1

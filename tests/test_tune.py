@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from integration.adapters.rawnights import RawNights
 from integration.adapters.rulefiles import load_rules, write_detection
-from integration.config import ServiceConfig
+from integration.adapters.store import Store
+from integration.cli import cli
+from integration.config import ServiceConfig, StoreConfig
 from integration.core.events import MovementEvent, MovementKind
 from integration.core.labels import EventLabel, Label
 from integration.core.rules import RuleSet
@@ -26,11 +31,11 @@ MIS_SET = RULES.model_copy(
 )
 
 
-def spec(seed: int) -> NightSpec:
+def spec(seed: int, jerks: int = 3) -> NightSpec:
     return NightSpec(
         seed=seed,
         hours=0.4,
-        jerks=3,
+        jerks=jerks,
         clonus=1,
         plm_series=0,
         turnovers=2,
@@ -55,12 +60,12 @@ def overlaps(a_start: float, a_end: float, b_start: float, b_end: float) -> bool
     return a_start < b_end + 1 and b_start < a_end + 1
 
 
-def lived_with(seed: int, rules: RuleSet) -> LabelledNight:
+def lived_with(seed: int, rules: RuleSet, jerks: int = 3) -> LabelledNight:
     """A night as the person lived it under `rules`: each spasm-like event they saw confirmed or
     rejected, and each spasm the sensor missed reported half a minute after it."""
-    night = simulate_night(spec(seed))
+    night = simulate_night(spec(seed, jerks))
     messages = [InboundMessage(t, topic, payload) for t, topic, payload in night.messages()]
-    events = replay(messages, Pipeline(config_for(spec(seed)), rules)).events
+    events = replay(messages, Pipeline(config_for(spec(seed, jerks)), rules)).events
     truth = [label for label in night.labels if label.spasm_like]
     labels = [
         EventLabel(
@@ -172,3 +177,61 @@ def test_a_proposal_the_rules_refuse_leaves_the_file_as_it_was(tmp_path: Path) -
     with pytest.raises(ConfigError):
         write_detection(rules, {"onset_ratio": 0.5})  # must be above 1
     assert (rules / "detection.yaml").read_bytes() == before
+
+
+def test_the_tune_command_reads_kept_nights_and_labels_and_writes_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    """The whole path a person takes: kept raw night + labels in the history → `tune --write`."""
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "rules", rules)
+    write_detection(rules, {"jerk_max_s": 0.5})  # the mis-set rules in force
+    lived = lived_with(1, MIS_SET, jerks=5)
+    config = config_for(spec(1)).model_copy(
+        update={"store": StoreConfig(path=tmp_path / "history.db")}
+    )
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(config.model_dump_json(), encoding="utf-8")
+
+    async def keep_the_night(labels: list[EventLabel]) -> None:
+        raw = RawNights.configured(config, lambda: lived.messages[-1].t)
+        assert raw is not None
+        bed = Pipeline(config, MIS_SET)
+        for message in lived.messages:
+            await raw.take(bed.bed_rooms(message.topic), message)
+        await raw.flush()
+        store = await Store.open(config.store.path)
+        try:
+            events = replay(lived.messages, Pipeline(config, MIS_SET)).events
+            await store.record(events=events)
+            ids = {row["start"]: row["id"] for row in await store.export(0, 4e9, "events")}
+            for label in labels:
+                if label.label is Label.MISSED:
+                    await store.report_missed("bedroom", label.start, "dashboard")
+                else:
+                    await store.label_event(
+                        int(ids[label.start]), label.label, label.labelled_at, "cli", not_before=0
+                    )
+        finally:
+            await store.close()
+
+    asyncio.run(keep_the_night(list(lived.labels[:2])))
+    runner = CliRunner()
+    few = runner.invoke(cli, ["tune", "--config", str(config_file), "--rules", str(rules)])
+    assert few.exit_code == 0, few.output
+    assert "tune needs at least 5" in few.output
+    assert "nothing changed" in few.output
+
+    (tmp_path / "history.db").unlink()
+    shutil.rmtree(config.store.raw_nights_directory)
+    asyncio.run(keep_the_night(list(lived.labels)))
+    assert len(lived.labels) >= 5
+    dry = runner.invoke(cli, ["tune", "--config", str(config_file), "--rules", str(rules)])
+    assert dry.exit_code == 0, dry.output
+    assert "proposed: jerk_max_s: 0.5 →" in dry.output
+    assert load_rules(rules).detection.jerk_max_s == 0.5  # nothing written without --write
+    wrote = runner.invoke(
+        cli, ["tune", "--config", str(config_file), "--rules", str(rules), "--write"]
+    )
+    assert wrote.exit_code == 0, wrote.output
+    assert load_rules(rules).detection.jerk_max_s >= 1.0

@@ -27,7 +27,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from paho.mqtt.client import topic_matches_sub
@@ -55,10 +55,13 @@ __all__ = [
     "SummaryNowCommand",
     "clear_messages",
     "command_topics",
+    "delivery_problem_messages",
+    "delivery_problem_topics",
     "discovery_messages",
     "discovery_topic_filter",
     "ha_status_topic",
     "messages_to_publish",
+    "own_topic_problems",
     "parse_command",
     "room_topics",
     "rules_problem_topics",
@@ -177,6 +180,54 @@ def rules_problem_topics(base: str) -> tuple[str, str]:
     return f"{base}/rules/problem", f"{base}/rules/problem/attributes"
 
 
+def delivery_problem_topics(base: str) -> tuple[str, str]:
+    """The service-wide delivery problem: its ON/OFF state topic and its attributes topic."""
+    return f"{base}/delivery/problem", f"{base}/delivery/problem/attributes"
+
+
+def own_topics(config: ServiceConfig) -> dict[str, str]:
+    """Every topic the service publishes or reads commands on, and what it is, in words."""
+    base = config.mqtt.base_topic
+    topics = {
+        config.availability_topic: "the service's availability",
+        birth_topic(config): "Home Assistant's birth and will",
+    }
+    for topic in (*rules_problem_topics(base), *delivery_problem_topics(base)):
+        topics[topic] = "a problem entity of the service"
+    for room in config.rooms:
+        for what, topic in asdict(room_topics(base, room.id)).items():
+            topics[topic] = f"room {room.id}'s {what.replace('_', ' ')} topic"
+    return topics
+
+
+def own_topic_problems(config: ServiceConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """Actuator command topics that are one of the service's own: (config location, why).
+
+    Such an actuator would switch the service itself (`…/set/pause` pauses comfort) or
+    overwrite what HA reads, instead of reaching the device.
+    """
+    own = own_topics(config)
+    filters = our_config_filters(config)
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for r, room in enumerate(config.rooms):
+        for a, actuator in enumerate(room.actuators):
+            topic = actuator.command_topic
+            if topic is None:
+                continue
+            what = own.get(topic)
+            if what is None and any(topic_matches_sub(f, topic) for f in filters):
+                what = "a Home Assistant discovery config of the service"
+            if what is not None:
+                problems.append(
+                    (
+                        ("rooms", r, "actuators", a, "command_topic"),
+                        f"{topic!r} is the service's own topic ({what}); give the device's "
+                        "command topic",
+                    )
+                )
+    return problems
+
+
 Publish = tuple[str, str, bool]  # topic, payload, retained
 
 
@@ -261,6 +312,21 @@ def rules_problem_messages(config: ServiceConfig, problems: list[str]) -> list[P
     return [
         (state, "ON" if problems else "OFF", True),
         (attributes, json.dumps({"errors": problems}), True),
+    ]
+
+
+def delivery_problem_messages(
+    config: ServiceConfig, since_start: int, kept: int, latest: Iterable[Mapping[str, Any]]
+) -> list[Publish]:
+    """The delivery problem entity: ON while HA actions were parked (dead letters) since start.
+
+    Its attributes count them (since start, and kept in the history store) and say the latest.
+    """
+    state, attributes = delivery_problem_topics(config.mqtt.base_topic)
+    document = {"parked_since_start": since_start, "parked_kept": kept, "latest": list(latest)}
+    return [
+        (state, PAYLOAD_ON if since_start else PAYLOAD_OFF, True),
+        (attributes, json.dumps(document), True),
     ]
 
 
@@ -402,6 +468,7 @@ def _room_entities(
     base = config.mqtt.base_topic
     topics = room_topics(base, room.id)
     rules_state, rules_attributes = rules_problem_topics(base)
+    delivery_state, delivery_attributes = delivery_problem_topics(base)
     state = {"state_topic": topics.state}
     summary = {"state_topic": topics.summary}
     entities: list[tuple[str, str, dict[str, Any]]] = [
@@ -572,6 +639,17 @@ def _room_entities(
                 "device_class": "problem",
                 "entity_category": "diagnostic",
                 "json_attributes_topic": rules_attributes,
+            },
+        ),
+        (
+            "binary_sensor",
+            "delivery_problem",
+            {
+                "state_topic": delivery_state,
+                "name": "Delivery problem",
+                "device_class": "problem",
+                "entity_category": "diagnostic",
+                "json_attributes_topic": delivery_attributes,
             },
         ),
         # https://www.home-assistant.io/integrations/event.mqtt/

@@ -1,9 +1,12 @@
 """History as one sink: what the core decided goes to the store, HA actions through the outbox.
 
 It owns the store's health (a failed write is counted and logged, never raised: a full disk
-costs history, never control) and the durable outbox: an HA action is kept in the store until
+costs history, never control; a store that cannot be opened or is damaged is reported as
+unavailable with its reason) and the durable outbox: an HA action is kept in the store until
 the HA worker has delivered it, so HA away for hours, or a restart, loses none and sends none
-twice.
+twice. An action the worker parks (HA refused it for good, or it failed the same lasting way
+again and again) stays in the outbox marked as a dead letter: never sent again, counted, and
+shown on /healthz and as HA's delivery problem entity.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,7 @@ from integration.core.room import RoomCore
 from integration.core.summary import HISTORY_NIGHTS, MinuteRecord, NightSummary
 from integration.errors import LabelRefusedError, StoreError
 
-__all__ = ["STORE_ERROR_HOLD_S", "History"]
+__all__ = ["STORE_ERROR_HOLD_S", "DeadLetter", "History"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,6 +37,18 @@ _LOGGER = logging.getLogger(__name__)
 STORE_ERROR_HOLD_S = 120.0
 # An open night is saved this often: a crash loses at most this much of it.
 NIGHT_SAVE_S = 60.0
+# The latest dead letters shown in HA's delivery problem attributes.
+LATEST_DEAD_LETTERS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An HA action parked since start: which, when, and why it will not be sent."""
+
+    room: str
+    target: str
+    at: float
+    reason: str
 
 
 class History:
@@ -55,25 +72,49 @@ class History:
         # HA actions kept in the outbox until HA has them: id(action) → (action, outbox row).
         self._outbox: dict[int, tuple[Action, int]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self.unavailable: str | None = None  # why the store could not be opened, if it could not
+        self.dead_letters = 0  # actions parked since start
+        self.dead_letters_kept = 0  # parked actions in the store, this start's and earlier ones
+        self.latest_dead: deque[DeadLetter] = deque(maxlen=LATEST_DEAD_LETTERS)
+        # Told after each new dead letter is kept (the service shows it in HA).
+        self.on_dead_letter: Callable[[], Awaitable[None]] | None = None
         if home_assistant is not None:
             home_assistant.on_done = self._delivered
+            home_assistant.on_parked = self._parked
 
     async def open(self) -> bool:
-        """Open the store and hand the HA worker what it had not delivered; False without one."""
+        """Open and check the store, and hand the HA worker what it had not delivered.
+
+        False without a store: it cannot be opened, is damaged, or fails its first reads; then
+        it is closed again and `status()` says why, for as long as the service runs.
+        """
+        store: Store | None = None
         try:
-            self.store = await Store.open(self.path)
-            if self._home_assistant is not None:
-                for row, action in await self.store.pending_actions():
-                    self._outbox[id(action)] = (action, row)
-                    self._home_assistant.submit(action)
-                if self._outbox:
-                    _LOGGER.info(
-                        "Home Assistant: %d undelivered action(s) to send", len(self._outbox)
-                    )
+            store = await Store.open(self.path)
+            await store.check()
+            pending = await store.pending_actions()
+            self.dead_letters_kept = len(await store.dead_letters())
         except StoreError as err:
             self.failures += 1
+            self._on_failure()
+            self.unavailable = str(err)
             _LOGGER.error("history store unavailable, running without it: %s", err)
+            if store is not None:
+                with contextlib.suppress(StoreError):
+                    await store.close()
             return False
+        self.store = store
+        if self._home_assistant is not None:
+            for row, action in pending:
+                self._outbox[id(action)] = (action, row)
+                self._home_assistant.submit(action)
+            if self._outbox:
+                _LOGGER.info("Home Assistant: %d undelivered action(s) to send", len(self._outbox))
+        if self.dead_letters_kept:
+            _LOGGER.info(
+                "Home Assistant: %d parked action(s) (dead letters) kept in the history store",
+                self.dead_letters_kept,
+            )
         return True
 
     async def resume(self, rooms: Mapping[str, RoomCore]) -> None:
@@ -116,7 +157,7 @@ class History:
         """What /healthz says of the store: ok, unavailable, or the last error while it holds."""
         failed_at = self._failed_at
         if self.store is None:
-            return "unavailable"
+            return f"unavailable: {self.unavailable}" if self.unavailable else "unavailable"
         if failed_at is not None and self._now() - failed_at < STORE_ERROR_HOLD_S:
             return f"error: {self.error}"
         return "ok"
@@ -221,6 +262,22 @@ class History:
         task = asyncio.create_task(self._stored(self.store.mark_delivered([kept[1]])))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _parked(self, action: Action, reason: str) -> None:
+        """The HA worker parked an action: mark its outbox row a dead letter, in the background."""
+        self.dead_letters += 1
+        self.dead_letters_kept += 1
+        self.latest_dead.appendleft(DeadLetter(action.room, action.target, self._now(), reason))
+        kept = self._outbox.pop(id(action), None)
+        task = asyncio.create_task(self._dead_letter(None if kept is None else kept[1], reason))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _dead_letter(self, row: int | None, reason: str) -> None:
+        if row is not None and self.store is not None:
+            await self._stored(self.store.park(row, self._now(), reason))
+        if self.on_dead_letter is not None:
+            await self.on_dead_letter()
 
     async def _stored(self, write: Awaitable[object]) -> None:
         """Run a write; a failure (disk full, locked) is logged and counted, never raised.

@@ -58,6 +58,11 @@ class ServiceMetrics:
             "History writes that failed (disk full, locked)",
             registry=self.registry,
         )
+        self._raw_night_failures = Counter(
+            "smart_bedroom_raw_night_failures",
+            "Raw-night writes or deletions that failed (disk full, not writable)",
+            registry=self.registry,
+        )
         self._loop_lag = Histogram(
             "smart_bedroom_loop_lag_seconds",
             "How late the once-a-second ticker ran",
@@ -88,6 +93,10 @@ class ServiceMetrics:
     def store_failure(self) -> None:
         """Count one failed history write."""
         self._store_failures.inc()
+
+    def raw_night_failure(self) -> None:
+        """Count one failed raw-night write or deletion (called from the writer's thread)."""
+        self._raw_night_failures.inc()
 
     def rejected_total(self, rejected: Mapping[str, int]) -> None:
         """Catch up with the pipeline's running totals of refused messages, by reason."""

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import aiomqtt
+from paho.mqtt.client import topic_matches_sub
 from paho.mqtt.reasoncodes import ReasonCode
 
 from integration.adapters.payloads import MAX_PAYLOAD_BYTES
@@ -117,6 +118,10 @@ class MqttSettings:
     # stuck or attacked: its excess is dropped before the queue, so other rooms still get in.
     # A 100 Hz one-sample-a-message accelerometer is the fastest honest sender.
     max_rate_per_topic: float = 200.0
+    # The same for all the topics under one wildcard subscription together: a wildcard sensor is
+    # one device whatever topic it names, and a flood spread over many distinct topics under it
+    # would pass any per-topic limit (each new topic arrives with a full burst allowance).
+    max_rate_per_wildcard: float = 200.0
     # Larger payloads are refused at the door (the parser's limit too), so a queue of them
     # cannot eat the memory of a small machine.
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
@@ -168,6 +173,9 @@ class MqttConnection:
         self._dropped_flood = 0
         self._dropped_oversize = 0
         self._buckets: dict[str, tuple[float, float]] = {}  # topic → (tokens, at)
+        self._wildcards = [f for f, _ in self._subscriptions if "+" in f or "#" in f]
+        self._wildcard_buckets: dict[str, tuple[float, float]] = {}  # filter → (tokens, at)
+        self._wildcard_of_topic: dict[str, str | None] = {}
         self.flooding: dict[str, int] = {}  # topic → messages dropped for its rate
         self._flooded_at: dict[str, float] = {}  # topic → arrival time of its latest drop
 
@@ -389,7 +397,11 @@ class MqttConnection:
         self._notify()
 
     def _admit(self, inbound: InboundMessage) -> bool:
-        """Refuse oversize payloads and a flooding topic's excess (token bucket per topic)."""
+        """Refuse oversize payloads and a flood's excess (token buckets per topic and wildcard).
+
+        A message under a wildcard subscription needs a token from its topic's bucket and from
+        the wildcard's; the flood is named by the one that ran dry.
+        """
         payload = inbound.payload
         if (
             isinstance(payload, bytes | bytearray)
@@ -397,29 +409,61 @@ class MqttConnection:
         ):
             self._dropped_oversize += 1
             return False
+        topic, t = inbound.topic, inbound.t
         rate = self._settings.max_rate_per_topic
-        tokens, at = self._buckets.get(inbound.topic, (2 * rate, inbound.t))
-        # max(0, …): a clock set back must not drain the bucket for as long as it went back.
-        tokens = min(2 * rate, tokens + max(0.0, inbound.t - at) * rate)
-        if tokens < 1:
+        tokens = _refill(self._buckets.get(topic), t, rate)
+        wildcard = self._wildcard_of(topic)
+        wild_rate = self._settings.max_rate_per_wildcard
+        wild_tokens = 0.0
+        if wildcard is not None:
+            wild_tokens = _refill(self._wildcard_buckets.get(wildcard), t, wild_rate)
+        if tokens < 1 or (wildcard is not None and wild_tokens < 1):
             self._dropped_flood += 1
-            dropped = self.flooding.get(inbound.topic, 0)
-            if dropped == 0:
-                _LOGGER.warning(
-                    "%s sends faster than %.0f messages/s: dropping its excess, other topics "
-                    "go on (counted, not logged again)",
-                    inbound.topic,
-                    rate,
-                )
-            if dropped or len(self.flooding) < _MAX_TRACKED_TOPICS:
-                self.flooding[inbound.topic] = dropped + 1
-                self._flooded_at[inbound.topic] = inbound.t
-            self._buckets[inbound.topic] = (tokens, inbound.t)
+            if tokens < 1:
+                self._flooded(topic, f"{topic} sends", rate, t)
+            else:
+                assert wildcard is not None  # noqa: S101 - the condition above
+                self._flooded(wildcard, f"topics under {wildcard} send", wild_rate, t)
+            self._buckets[topic] = (tokens, t)
+            if wildcard is not None:
+                self._wildcard_buckets[wildcard] = (wild_tokens, t)
             return False
-        if len(self._buckets) >= _MAX_TRACKED_TOPICS and inbound.topic not in self._buckets:
-            self._buckets.clear()  # wildcard subscriptions: topics are unbounded, memory is not
-        self._buckets[inbound.topic] = (tokens - 1, inbound.t)
+        if len(self._buckets) >= _MAX_TRACKED_TOPICS and topic not in self._buckets:
+            # Topics under a wildcard are unbounded, memory is not; the wildcard's own bucket
+            # (one per subscription) is kept, so forgetting topics lets no flood through.
+            self._buckets.clear()
+        self._buckets[topic] = (tokens - 1, t)
+        if wildcard is not None:
+            self._wildcard_buckets[wildcard] = (wild_tokens - 1, t)
         return True
+
+    def _wildcard_of(self, topic: str) -> str | None:
+        """The first wildcard subscription `topic` falls under, or None (an exact one)."""
+        if not self._wildcards:
+            return None
+        try:
+            return self._wildcard_of_topic[topic]
+        except KeyError:
+            pass
+        if len(self._wildcard_of_topic) >= _MAX_TRACKED_TOPICS:
+            self._wildcard_of_topic.clear()
+        found = next((f for f in self._wildcards if topic_matches_sub(f, topic)), None)
+        self._wildcard_of_topic[topic] = found
+        return found
+
+    def _flooded(self, key: str, who: str, rate: float, t: float) -> None:
+        """Count a drop for `key` (a topic, or a wildcard filter); warn at its first."""
+        dropped = self.flooding.get(key, 0)
+        if dropped == 0:
+            _LOGGER.warning(
+                "%s faster than %.0f messages/s: dropping the excess, other topics go on "
+                "(counted, not logged again)",
+                who,
+                rate,
+            )
+        if dropped or len(self.flooding) < _MAX_TRACKED_TOPICS:
+            self.flooding[key] = dropped + 1
+            self._flooded_at[key] = t
 
     async def _publish_offline(self, client: aiomqtt.Client) -> None:
         try:
@@ -455,6 +499,15 @@ class MqttConnection:
 
     def _notify(self) -> None:
         self._watchers.notify()
+
+
+def _refill(bucket: tuple[float, float] | None, t: float, rate: float) -> float:
+    """Tokens in a bucket at `t`: full (a burst of twice the rate) when new."""
+    if bucket is None:
+        return 2 * rate
+    tokens, at = bucket
+    # max(0, …): a clock set back must not drain the bucket for as long as it went back.
+    return min(2 * rate, tokens + max(0.0, t - at) * rate)
 
 
 def _is_auth_failure(exc: aiomqtt.MqttError) -> bool:

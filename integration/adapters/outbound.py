@@ -14,6 +14,7 @@ from typing import Any
 
 from integration.adapters.ha_discovery import (
     Publish,
+    delivery_problem_messages,
     event_message,
     label_message,
     notice_message,
@@ -28,6 +29,7 @@ from integration.adapters.mqtt import MqttConnection
 from integration.config import ServiceConfig
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind, Notice
 from integration.core.labels import EventLabel, Label
+from integration.core.localtime import iso
 from integration.core.summary import MinuteRecord, NightSummary
 from integration.errors import LabelRefusedError
 
@@ -59,6 +61,7 @@ class Outbound:
         self._published_status: dict[str, Status] = {}
         self._latest_spasm: dict[str, MovementEvent] = {}  # room → what HA's buttons label
         self.labels_refused = 0
+        history.on_dead_letter = self.delivery_problem  # shown in HA as soon as it is kept
 
     async def send(
         self,
@@ -159,9 +162,28 @@ class Outbound:
         """The rules problem entity: ON with the located errors while the last reload failed."""
         await self._publish(rules_problem_messages(self.config, problems))
 
+    async def delivery_problem(self) -> None:
+        """The delivery problem entity: ON with the latest dead letters while any since start."""
+        history = self.history
+        latest = [
+            {
+                "room": dead.room,
+                "target": dead.target,
+                "at": iso(dead.at, self.config.zone),
+                "reason": dead.reason,
+            }
+            for dead in history.latest_dead
+        ]
+        await self._publish(
+            delivery_problem_messages(
+                self.config, history.dead_letters, history.dead_letters_kept, latest
+            )
+        )
+
     async def resend(self, statuses: Mapping[str, Status], problems: list[str]) -> None:
-        """What HA reads, sent again when it (re)subscribes: rules problem, states, summaries."""
+        """What HA reads, sent again when it (re)subscribes: problems, states, summaries."""
         await self.rules_problem(problems)
+        await self.delivery_problem()
         await self.status(statuses, force=True)
         await self._publish(self._summaries.values())
 

@@ -114,6 +114,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX labels_room_start ON labels (room, start);
     """,
+    # v4: dead letters: an outbox message HA refused for good, or that failed in a way that
+    # will not change, kept and marked rather than sent again at every start.
+    """
+    ALTER TABLE outbox ADD COLUMN parked_at REAL;
+    ALTER TABLE outbox ADD COLUMN parked_reason TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -207,13 +213,27 @@ class Store:
         await self._db.commit()
         _LOGGER.info("history store %s: schema migrated to version %d", self.path, step + 1)
 
+    async def check(self) -> None:
+        """Raise StoreError when SQLite finds the file damaged (`PRAGMA quick_check`).
+
+        Reads every page once: a corrupt page anywhere is found at start, not at the first
+        write that happens to touch it.
+        """
+        rows = await self._fetch("PRAGMA quick_check(1)")
+        verdict = " ".join(str(rows[0][0]).split()) if rows else "no answer"  # one line
+        if verdict != "ok":
+            raise StoreError(_explain(self.path, sqlite3.DatabaseError(f"malformed: {verdict}")))
+
     async def close(self) -> None:
         """Checkpoint the WAL into the main file and close."""
         try:
             await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as error:
             _LOGGER.warning("history store %s: checkpoint on close failed: %s", self.path, error)
-        await self._db.close()
+        try:
+            await self._db.close()
+        except sqlite3.Error as error:
+            raise StoreError(_explain(self.path, error)) from error
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -489,21 +509,47 @@ class Store:
     async def pending_outbox(self) -> list[tuple[int, float, str, dict[str, Any]]]:
         """Undelivered messages as (id, created, kind, payload), oldest first."""
         rows = await self._fetch(
-            "SELECT id, created, kind, payload FROM outbox WHERE delivered = 0 ORDER BY id"
+            "SELECT id, created, kind, payload FROM outbox "
+            "WHERE delivered = 0 AND parked_at IS NULL ORDER BY id"
         )
-        return [(r["id"], r["created"], r["kind"], json.loads(r["payload"])) for r in rows]
+        return [(r["id"], r["created"], r["kind"], _document(r["payload"])) for r in rows]
 
     async def keep_action(self, action: Action) -> int:
         """Keep a Home Assistant action until it is delivered; returns its outbox id."""
         return await self.add_outbox(action.t, OUTBOX_HA_ACTION, _action_document(action))
 
     async def pending_actions(self) -> list[tuple[int, Action]]:
-        """Undelivered Home Assistant actions as (outbox id, action), oldest first."""
-        return [
-            (row, _action_from_document(payload))
-            for row, _created, kind, payload in await self.pending_outbox()
-            if kind == OUTBOX_HA_ACTION
-        ]
+        """Undelivered Home Assistant actions as (outbox id, action), oldest first.
+
+        A row that no longer reads as an action (edited by hand, written by a broken build)
+        is parked here, so it can never stop a start.
+        """
+        actions: list[tuple[int, Action]] = []
+        for row, created, kind, payload in await self.pending_outbox():
+            if kind != OUTBOX_HA_ACTION:
+                continue
+            try:
+                actions.append((row, _action_from_document(payload)))
+            except (KeyError, TypeError, ValueError):
+                _LOGGER.error("history store: outbox row %d is not an action; parked", row)
+                await self.park(row, created, "not a readable action")
+        return actions
+
+    async def park(self, outbox_id: int, at: float, reason: str) -> None:
+        """Mark an outbox message a dead letter: kept, never sent again."""
+        async with self._writing() as db:
+            await db.execute(
+                "UPDATE outbox SET parked_at = ?, parked_reason = ? WHERE id = ?",
+                (at, reason, outbox_id),
+            )
+
+    async def dead_letters(self) -> list[Row]:
+        """Parked outbox messages, newest first: id, created, parked_at, reason, payload."""
+        rows = await self._fetch(
+            "SELECT id, created, parked_at, parked_reason AS reason, payload FROM outbox "
+            "WHERE parked_at IS NOT NULL ORDER BY parked_at DESC, id DESC"
+        )
+        return [dict(r) for r in rows]
 
     async def mark_delivered(self, ids: Iterable[int]) -> None:
         """Mark outbox messages as delivered."""
@@ -528,7 +574,10 @@ class Store:
                 (cutoff,),
             ),
             "nights": ("DELETE FROM nights WHERE wake_time < ?", (cutoff,)),
-            "outbox": ("DELETE FROM outbox WHERE delivered = 1 AND created < ?", (cutoff,)),
+            "outbox": (
+                "DELETE FROM outbox WHERE (delivered = 1 OR parked_at IS NOT NULL) AND created < ?",
+                (cutoff,),
+            ),
         }
         deleted: dict[str, int] = {}
         async with self._writing() as db:
@@ -547,6 +596,15 @@ def _action_document(action: Action) -> dict[str, Any]:
         "data": dict(action.data),
         "why": dict(action.why),
     }
+
+
+def _document(text: str) -> dict[str, Any]:
+    """An outbox payload; one that is not a JSON object reads as empty (then parked)."""
+    try:
+        document = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _action_from_document(payload: Mapping[str, Any]) -> Action:

@@ -28,13 +28,14 @@ import math
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from importlib.resources import files
 from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -57,6 +58,10 @@ MAX_API_NIGHTS = 366  # a year through the API in one request
 # for `out_of_bed_to_close_s` (30 min by default): the night's actions reach this far past waking.
 NIGHT_CLOSE_TAIL_S = 2 * 3600.0
 _MISSING = "\u2013"  # an en dash where a night has no such figure
+# The dates a night can have: history is in epoch seconds, and a night's bounds reach a day
+# past its date, which must still be a date Python can hold.
+FIRST_NIGHT = date(1970, 1, 2)
+LAST_NIGHT = date.max - timedelta(days=2)
 
 # Autoescape on for every template: they are all HTML. StrictUndefined makes a name missing from
 # a page's context an error in the tests rather than an empty cell; templates are package data
@@ -128,14 +133,21 @@ class Health:
     """What `/healthz` reports; HTTP 200 only while the broker is connected."""
 
     broker: str  # "connected", "connecting", "disconnected"
-    home_assistant: str  # "connected", "unavailable", "disabled"
+    # "available", "unavailable", "auth_failed", "unexpected_reply", "unknown" (not asked
+    # yet), "disabled"; with why it is not available, in words
+    home_assistant: str
     last_seen: dict[str, float] = field(default_factory=dict)  # "room/sensor" → UTC epoch s
-    store: str = "ok"  # "ok", "unavailable", "error: ..."
+    store: str = "ok"  # "ok", "unavailable: <why>", "error: <the last failed write>"
     store_failures: int = 0  # history writes that failed since start; stays when "ok" again
     # Overload, shown: topics flooding now (messages dropped for it since start), and messages
     # dropped because the service fell behind, a topic flooded or the payload was oversize.
     flooding: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
+    home_assistant_detail: str = ""  # why HA is not available, in words
+    # HA actions parked (never to be sent: HA refused them for good, or they failed the same
+    # lasting way again and again) since start, and kept in the history store in all
+    dead_letters: int = 0
+    dead_letters_kept: int = 0
 
 
 def _event_from_row(row: Row) -> MovementEvent:
@@ -201,9 +213,11 @@ class _Dashboard:
         metrics: MetricsSource,
         room_names: Mapping[str, str],
         labeller: Labeller | None = None,
+        requests: _Requests | None = None,
     ) -> None:
         self.store = store
         self.labeller = labeller
+        self.requests = requests or _Requests()
         self.csrf = secrets.token_urlsafe(32)  # in our pages' forms only; new at each start
         self.zone = zone
         self.health = health
@@ -300,9 +314,15 @@ class _Dashboard:
         )
 
     async def healthz(self, _request: web.Request) -> web.Response:
-        """Broker, HA and store state and the last message per sensor; 503 without the broker."""
+        """Every component's state and the last message per sensor; 503 without the broker.
+
+        With the requests refused unread (malformed) since start.
+        """
         health = self.health()
-        return _json(asdict(health), status=200 if health.broker == "connected" else 503)
+        return _json(
+            {**asdict(health), "malformed_requests": self.requests.malformed},
+            status=200 if health.broker == "connected" else 503,
+        )
 
     async def metrics_text(self, _request: web.Request) -> web.Response:
         """Prometheus text exposition."""
@@ -553,10 +573,17 @@ def _summary_json(summary: NightSummary) -> dict[str, Any]:
 
 
 def _parse_date(text: str) -> date:
+    """A night's date from a URL: 404 when it is no date, 400 when no night can have it."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise web.HTTPNotFound(text="not a date (YYYY-MM-DD)") from None
+    if not FIRST_NIGHT <= day <= LAST_NIGHT:
+        raise web.HTTPBadRequest(
+            text=f"date out of range: nights are dated {FIRST_NIGHT} to {LAST_NIGHT}",
+            headers=_SECURITY_HEADERS,
+        )
+    return day
 
 
 def _local(t: float, zone: ZoneInfo, seconds: bool = False) -> str:
@@ -649,7 +676,8 @@ def make_app(
     if token:
         middlewares.insert(0, _token_middleware(token))
     app = web.Application(middlewares=middlewares)
-    dashboard = _Dashboard(store, zone, health, metrics, room_names, labeller)
+    app[_REQUESTS] = requests = _Requests()
+    dashboard = _Dashboard(store, zone, health, metrics, room_names, labeller, requests)
     date_part = r"{date:\d{4}-\d{2}-\d{2}}"
     app.router.add_get("/", dashboard.index)
     app.router.add_get(f"/nights/{{room}}/{date_part}", dashboard.night_page)
@@ -700,9 +728,56 @@ async def serve_dashboard(
     return runner, f"http://{host}:{port}/"
 
 
+class _ServerLog(logging.Logger):
+    """aiohttp's request-handling log, with requests it cannot parse at DEBUG, counted.
+
+    Anyone who reaches the port can send those (a 100 KB header, a bad method, TLS to plain
+    HTTP); a traceback at ERROR for each would let them flood the log. aiohttp already answers
+    them 400 and closes the connection. An exception in our own handlers stays an ERROR with
+    its traceback: that is a bug to see.
+    """
+
+    def __init__(self, requests: _Requests) -> None:
+        super().__init__(f"{__name__}.server")
+        self.parent = _LOGGER  # propagates to the handlers everyone else's records reach
+        self._requests = requests
+
+    def exception(  # type: ignore[override]  # exc_info narrowed to what aiohttp passes
+        self, msg: object, *args: object, exc_info: BaseException | bool = True, **kw: Any
+    ) -> None:
+        """Log at ERROR with the traceback, unless the request could not be parsed."""
+        if isinstance(exc_info, HttpProcessingError):
+            self._refused(exc_info)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kw)
+
+    def debug(self, msg: object, *args: object, **kw: Any) -> None:
+        """Log at DEBUG; a request that could not be parsed in one line, without traceback."""
+        exc_info = kw.get("exc_info")
+        if isinstance(exc_info, HttpProcessingError):
+            self._refused(exc_info)
+            return
+        super().debug(msg, *args, **kw)
+
+    def _refused(self, error: HttpProcessingError) -> None:
+        self._requests.malformed += 1
+        reason = " ".join(str(error.message).split())[:200]  # one line, bounded
+        super().debug("malformed request refused (%d): %s", error.code, reason)
+
+
+@dataclass(slots=True)
+class _Requests:
+    """What the server counts of requests that never reached a handler."""
+
+    malformed: int = 0
+
+
+_REQUESTS = web.AppKey("requests", _Requests)
+
+
 async def start_dashboard(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Serve `app` on host:port; `await runner.cleanup()` stops it."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, logger=_ServerLog(app[_REQUESTS]))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:

@@ -153,7 +153,8 @@ class RoomCore:
             "comfort_status": str(self.comfort.state),
             "in_bed": self.detector.in_bed,
             "restless": self.restless,
-            "sensor_problem": bool(self._stale) or self.comfort.fault is not None,
+            "sensor_problem": bool(self._stale or self.detector.flat_sensors)
+            or self.comfort.fault is not None,
             "spasms_tonight": self.spasms_tonight,
             "paused": self.comfort.state is State.PAUSED,
             "override_low_c": band.low_c if override else None,

@@ -273,6 +273,7 @@ def test_each_room_has_the_documented_entities() -> None:
         ("binary_sensor", "restless"),
         ("binary_sensor", "sensor_problem"),
         ("binary_sensor", "rules_problem"),
+        ("binary_sensor", "delivery_problem"),
         ("event", "movement"),
         ("number", "comfort_band_low"),
         ("number", "comfort_band_high"),
@@ -309,7 +310,10 @@ def test_comfort_status_options_are_the_controller_states() -> None:
 
 
 def test_every_state_and_command_topic_is_a_room_topic() -> None:
-    rules_topics = {f"{BASE}/rules/problem", f"{BASE}/rules/problem/attributes"}
+    rules_topics = {f"{BASE}/rules/problem", f"{BASE}/rules/problem/attributes"} | {
+        f"{BASE}/delivery/problem",
+        f"{BASE}/delivery/problem/attributes",
+    }
     for topic, payload in PAYLOADS:
         room = topic.split("/")[-3].removeprefix("smart_bedroom_")
         own = room_topics(BASE, room)

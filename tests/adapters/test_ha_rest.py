@@ -104,7 +104,7 @@ async def test_server_errors_are_retried_with_growing_delays_and_sent_once(
     assert 2.0 <= delays[2] <= 4.0
 
 
-async def test_a_refused_call_is_dropped_and_the_next_one_proceeds(
+async def test_a_refused_call_is_parked_and_the_next_one_proceeds(
     fake_ha: FakeHomeAssistant,
 ) -> None:
     fake_ha.fail_with = [400]
@@ -121,7 +121,7 @@ async def test_a_refused_call_is_dropped_and_the_next_one_proceeds(
     actions.submit(heater(False))
     await drain(actions)
     assert fake_ha.calls == [("switch", "turn_off", {"entity_id": "switch.bedroom_heater"})]
-    assert (actions.counters.failed, delays) == (1, [])
+    assert (actions.counters.parked, delays) == (1, [])
 
 
 async def test_a_refused_token_waits_the_longest_delay_at_once(fake_ha: FakeHomeAssistant) -> None:

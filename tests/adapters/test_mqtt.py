@@ -404,3 +404,28 @@ async def test_a_flooding_topic_loses_its_excess_and_others_still_get_in(
     # Flooding "now" is judged by the time of the latest drop; the count stays.
     assert conn.flooding_since(T0 - 1.0) == {stuck: 280}
     assert conn.flooding_since(T0) == {}
+
+
+async def test_a_flood_spread_over_many_topics_under_a_wildcard_sensor_is_limited_as_one(
+    mosquitto: Mosquitto, unique_topic: str
+) -> None:
+    sensor, other = f"{unique_topic}/z2m/+", f"{unique_topic}/bed/occupancy"
+    settings = replace(
+        make_settings(mosquitto, unique_topic), max_rate_per_topic=10.0, max_rate_per_wildcard=10.0
+    )
+    clock = FakeClock()  # frozen: no bucket refills during the flood
+    conn = MqttConnection(settings, [(sensor, 0), (other, 0)], clock)
+    flood = 3000  # each on a topic of its own: a per-topic limit alone lets every one in
+    async with running(conn), observer(mosquitto) as publisher:
+        await wait_state(conn, ConnectionState.CONNECTED)
+        for seq in range(flood):
+            await publisher.publish(f"{unique_topic}/z2m/device{seq}", "0")
+        await publisher.publish(other, "true")
+        async with asyncio.timeout(TIMEOUT_S):
+            await conn.wait_for(lambda: conn.counters.messages_in == flood + 1)
+        kept = [await get(conn) for _ in range(conn.queued)]
+    # The wildcard's burst allowance, and the other sensor untouched.
+    assert len([m for m in kept if m.topic != other]) == 20
+    assert [m.payload for m in kept if m.topic == other] == [b"true"]
+    assert conn.counters.dropped_flood == flood - 20
+    assert conn.flooding == {sensor: flood - 20}  # named once, by the subscription

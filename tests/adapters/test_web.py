@@ -87,18 +87,21 @@ async def test_nights_list_shows_each_night_with_its_figures(
     assert response.status == 200
     assert response.content_type == "text/html"
     assert '<meta name="viewport"' in page
-    rows = re.findall(r"<tr><td>", page)
+    rows = re.findall(r"<tr><td data-label=\"Night\">", page)
     assert len(rows) == EARLIER_NIGHTS + 2  # the replayed night, the month before, the guest room
     s = night.summary
     assert f'href="nights/bedroom/{s.night_date}"' in page
-    assert f"<td>{s.time_in_bed_s / 3600:.1f} h</td><td>{s.spasm_count}</td>" in page
+    assert (
+        f'<td data-label="In bed">{s.time_in_bed_s / 3600:.1f} h</td>'
+        f'<td data-label="Spasm-like">{s.spasm_count}</td>'
+    ) in page
     assert page.count('class="chart trend-chart"') == 4  # two rooms, wide and narrow each
 
 
 async def test_nights_list_of_one_room(store: Store, night: ReplayedNight) -> None:
     async with serve(store) as client:
         page = await (await client.get("/?room=bedroom")).text()
-    assert len(re.findall(r"<tr><td>", page)) == EARLIER_NIGHTS + 1
+    assert len(re.findall(r"<tr><td data-label=\"Night\">", page)) == EARLIER_NIGHTS + 1
     assert 'aria-current="page">Bedroom</a>' in page
     assert page.count('class="chart trend-chart"') == 2
 
@@ -214,6 +217,10 @@ async def test_healthz_is_200_only_with_the_broker(store: Store, broker: str, st
         "store_failures": 0,
         "flooding": {"zigbee2mqtt/stuck": 280},
         "dropped": {"queue_full": 0, "flood": 280, "oversize": 1},
+        "home_assistant_detail": "",
+        "dead_letters": 0,
+        "dead_letters_kept": 0,
+        "malformed_requests": 0,
     }
 
 

@@ -107,4 +107,3 @@ def test_a_summary_stored_before_labels_existed_reads_as_unlabelled() -> None:
     old = summary.to_dict()
     del old["labels"]
     assert NightSummary.from_dict(old).labels.rejected == 0
-

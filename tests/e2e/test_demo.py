@@ -40,6 +40,7 @@ async def test_the_demo_night_is_detected_and_summarised(
 async def test_a_second_demo_adds_the_night_before_and_no_phantom_night(tmp_path: Path) -> None:
     """While the dashboard is up after the night, time stands still: no night of no data opens.
     A second run keeps the first night and adds the evening before it, for nights and export."""
+
     async def linger(result: DemoResult) -> None:
         assert result.summaries
         # What a person does next: look at the dashboard for a while (simulated hours pass).

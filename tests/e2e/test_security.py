@@ -147,7 +147,10 @@ async def test_actions_wait_in_the_outbox_while_home_assistant_is_away_and_go_on
     assert home_assistant is not None
     async with running(service.run, service.mqtt):
         await publish_all(mosquitto, [(f"{unique_topic}/t", b"10")])
-        await wait(home_assistant.wait_for(lambda: home_assistant.state is HaState.UNAVAILABLE))
+        await wait(service.wait_for(lambda: service.history.undelivered == 1))
+        counters = home_assistant.counters
+        await wait(home_assistant.wait_for(lambda: counters.retried >= 1))
+    assert home_assistant.state is HaState.UNAVAILABLE
     assert fake_ha.calls == []
 
     # Restarted with HA back: the kept call goes out once, and the outbox is empty after it.

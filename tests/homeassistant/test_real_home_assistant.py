@@ -150,6 +150,7 @@ def entity_ids(room: str) -> dict[str, str]:
         f"binary_sensor.{room}_restless": "",
         f"binary_sensor.{room}_sensor_problem": "",
         f"binary_sensor.{room}_rules_problem": "",
+        f"binary_sensor.{room}_delivery_problem": "",
         f"event.{room}_movement": "",
         f"number.{room}_comfort_band_low": "°C",
         f"number.{room}_comfort_band_high": "°C",

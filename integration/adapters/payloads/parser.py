@@ -10,6 +10,7 @@ Formats differ mostly in where the value sits, so one lookup serves them all:
   `tele/<dev>/SENSOR` nesting with a top-level "TempUnit" (tasmota.github.io/docs/MQTT), Shelly
   Gen2 `status/temperature:0` and `events/rpc` NotifyStatus `params` (shelly-api-docs.shelly.cloud
   gen2/General/Notifications, gen2/ComponentsAndServices/Temperature: tC/tF, Humidity: rh).
+  Zigbee2MQTT and Tasmota publish a JSON object, always: a bare value there is MISSING_FIELD.
 - shelly, auto: JSON when the payload starts with '{' or '[', else plain (Shelly Gen1 H&T
   publishes bare numbers on `shellies/<id>/sensor/temperature`).
 Motion (raw accelerometer) is always JSON; see `motion.py`.
@@ -58,17 +59,26 @@ _KEYS: dict[SensorKind, tuple[str, ...]] = {
 _KEY_UNITS = {"tC": "C", "tF": "F"}
 _VIBRATION_ACTIONS = frozenset({"vibration", "tilt", "drop"})
 _PLAIN_FORMATS = frozenset({PayloadFormat.PLAIN, PayloadFormat.ESPHOME})
+# Devices that always publish a JSON object: a bare value on their topic is not their message
+# (a bare `0` read as 0 °C would switch a heater on).
+_OBJECT_FORMATS = frozenset({PayloadFormat.ZIGBEE2MQTT, PayloadFormat.TASMOTA})
 _SNIFFED_FORMATS = frozenset({PayloadFormat.AUTO, PayloadFormat.SHELLY})
 _MISSING = object()
 _JSON = json.JSONDecoder()
 
 
-def parse_payload(spec: SensorSpec, payload: bytes, t: float) -> list[Reading] | Rejection:
-    """Readings of `spec.kind` in one MQTT payload that arrived at `t`; never raises."""
+def parse_payload(
+    spec: SensorSpec, payload: bytes, t: float, topic: str | None = None
+) -> list[Reading] | Rejection:
+    """Readings of `spec.kind` in one MQTT payload that arrived at `t`; never raises.
+
+    A rejection names `topic`, the one the message came on (the sensor's own when not given,
+    which under a wildcard sensor is only the filter).
+    """
     result = _parse(spec, payload, t)
     if isinstance(result, RejectReason):
         return Rejection(
-            result, spec.topic, payload[:EXCERPT_CHARS].decode("utf-8", errors="replace")
+            result, topic or spec.topic, payload[:EXCERPT_CHARS].decode("utf-8", errors="replace")
         )
     return [result]
 
@@ -96,6 +106,8 @@ def _parse(spec: SensorSpec, payload: bytes, t: float) -> Reading | RejectReason
             return RejectReason.MALFORMED_JSON
         if end != len(text):  # data after the document: `{"x":1} x`
             return RejectReason.MALFORMED_JSON
+        if fmt in _OBJECT_FORMATS and not isinstance(doc, dict):
+            return RejectReason.MISSING_FIELD
         if kind is SensorKind.MOTION:
             node = _at_path(doc, spec.field) if spec.field else doc
             return RejectReason.MISSING_FIELD if node is _MISSING else accel_samples(spec, node, t)

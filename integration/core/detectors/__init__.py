@@ -102,6 +102,11 @@ class RoomMotionDetector:
         ]
         return any(beliefs) if beliefs else None
 
+    @property
+    def flat_sensors(self) -> frozenset[str]:
+        """Accelerometers sending a flat line (identical samples): a sensor fault."""
+        return frozenset(c.sensor_id for c in self._channels.values() if c.flat)
+
     def feed(self, reading: Reading) -> list[MovementEvent | Notice]:
         """Events a reading completes; readings of other kinds are ignored."""
         if isinstance(reading, AccelSamples):

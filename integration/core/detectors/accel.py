@@ -20,6 +20,12 @@ Per sample (the hot path, plain floats in locals, about 1 µs in CPython):
    emission delay, is bounded.
 Batches are timed `t + i / rate_hz`; single samples by their own `t`, with the filters stepped
 by the rate measured over the last second (arrival times bunch and jitter).
+Batches are taken in device-time order, not arrival order: a batch whose device time was seen
+before (to the ms) is dropped; one that leaves a hole waits, with those after it, until the hole
+fills or `REORDER_WINDOW_S` of newer samples arrived; a batch later than that is refused (both
+counted). A flat line (a whole second of identical samples) is a stuck sensor: it never becomes
+the baseline or the micro-motion, gives a `sensor_flat` notice after `FLAT_NOTICE_S`, and the
+filters restart at the first sample that differs again.
 Per second (cold path): the second's RMS joins a ring of quiet seconds (`baseline_window_s`
 long, skipped while moving or while the bed seems empty); every `BASELINE_EVERY_S` the baseline
 becomes its `baseline_percentile`. Gravity sampled once a second feeds the micro-motion level
@@ -36,8 +42,9 @@ On closing, a movement is classified once, in this order:
 - PLM (a candidate for the room's series rule): `plm_min_s`..`plm_max_s`, no turn;
 - MOVEMENT otherwise (ordinary, not spasm-like).
 
-Invariants: memory is a fixed ring of 1-s values, a 16-value micro-motion ring, and at most
-`SEGMENT_MAX_SAMPLES` residuals of the open movement; nothing grows with the night.
+Invariants: memory is a fixed ring of 1-s values, a 16-value micro-motion ring, at most
+`SEGMENT_MAX_SAMPLES` residuals of the open movement, `MAX_HELD_BATCHES` held batches and
+`SEEN_BATCHES` device times; nothing grows with the night.
 A gap longer than `gap_reset_s` closes an open movement at its last sample and restarts the
 filters from the next sample, so a restart never looks like movement.
 Known blind spots: a tonic spasm (stiffening with little motion) barely moves the residual, and
@@ -46,6 +53,7 @@ a slow 0.3-0.5 Hz rhythmic myoclonus sits in the breathing band below the clonus
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -94,9 +102,23 @@ BASELINE_EVERY_S = 10
 MICRO_WINDOW_S = 16
 # The in-bed micro-motion reference follows slow changes over about this many seconds.
 MICRO_REFERENCE_TAU_S = 300.0
-# A batch whose samples were all processed already, this recent, was delivered twice or late
-# out of order (MQTT QoS 1 redelivers after a reconnect); further back, the device clock stepped.
-REDELIVERY_WINDOW_S = 600.0
+# Batches are taken in the order of their device time, not of arrival. After a hole in that time
+# the next batches are held until it fills, for as long a stretch of sample time as a batch may
+# arrive late (`LATE_DELIVERY_S`), so a batch overtaken by its successors is put in its place;
+# one later still is refused and counted (`late_batches`).
+REORDER_WINDOW_S = LATE_DELIVERY_S
+MAX_HELD_BATCHES = 256  # and never more held than this (tiny batches over a long hole)
+# Device times (to the ms) of the latest batches taken: one seen again was delivered twice (MQTT
+# QoS 1 redelivers after a reconnect; a bridge may echo) and is dropped (`duplicate_batches`).
+SEEN_BATCHES = 4096
+# A stretch of sample time this long, from before what was processed and with no batch seen
+# before, is not lateness: the device clock stepped back, and the channel restarts there.
+CLOCK_STEP_S = REORDER_WINDOW_S
+# Seconds of identical samples (every axis, every sample) that make a flat line a sensor fault.
+# A body at rest on a mattress always moves it (breathing ~0.25 Hz, heartbeat ~1 Hz) and a MEMS
+# accelerometer's own noise flickers its lowest bits, so even an empty bed never gives one second
+# of identical samples: each such second is a stuck sensor, never a resting baseline.
+FLAT_NOTICE_S = 5
 # Another sensor's judgment of a stretch of time is awaited at most this long past its end
 # (a movement on that side that goes on longer is still compared, from what it shows by then).
 COVER_WAIT_S = 15.0
@@ -162,6 +184,7 @@ class AccelChannel:
         self._sec_sum = 0.0
         self._sec_n = 0
         self._sec_moved = False
+        self._sec_changed = True  # the first second is not judged flat
         self._quiet_rms: deque[float] = deque(maxlen=max(1, round(settings.baseline_window_s)))
         self._quiet_seconds = 0
         self.baseline = 0.0  # RMS of the residual at rest; 0 until the warm-up is over
@@ -189,7 +212,18 @@ class AccelChannel:
         self._heard = False  # a batch arrived since the last tick
         self.heard_at: float | None = None  # the tick that last saw one arrive
         self.stopped = True  # nothing arrived for longer than a late batch takes
-        self.redelivered_batches = 0
+        self.duplicate_batches = 0  # dropped: a batch with a device time already taken
+        self.late_batches = 0  # refused: a batch later than the reorder window can wait
+        self._held: list[
+            tuple[float, int, float, Sequence[float], Sequence[float], Sequence[float]]
+        ] = []
+        self._held_keys: set[int] = set()
+        self._seen: deque[int] = deque()
+        self._seen_keys: set[int] = set()
+        self._late_run: tuple[float, float] | None = None  # refused stretch: start, next t0
+        self._px = self._py = self._pz = math.nan  # the previous sample, to see a flat line
+        self._flat_seconds = 0  # whole seconds of identical samples in a row
+        self.flat = False  # a flat line long enough to be a sensor fault
 
     # -- hot path -------------------------------------------------------------------------
 
@@ -201,18 +235,103 @@ class AccelChannel:
         ys: Sequence[float],
         zs: Sequence[float],
     ) -> list[Movement | Absence | Notice]:
-        """Process samples taken at `t0 + i / rate_hz` (or one sample at `t0`)."""
+        """Process samples taken at `t0 + i / rate_hz` (or one sample at `t0`).
+
+        Batches are taken in device-time order: one seen before is dropped, one that arrives
+        after a hole is held until the hole fills or `REORDER_WINDOW_S` of newer samples came.
+        """
         n = min(len(xs), len(ys), len(zs))
         if n == 0:
             return []
         self._heard = True
+        if rate_hz:
+            self._arrive(t0, rate_hz, xs, ys, zs, n)
+        else:
+            self._process(t0, None, xs, ys, zs, n)
+        out, self._out = self._out, []
+        return out
+
+    # -- order of batches -----------------------------------------------------------------
+
+    def _arrive(
+        self,
+        t0: float,
+        rate: float,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        zs: Sequence[float],
+        n: int,
+    ) -> None:
+        key = round(t0 * 1000.0)
+        if key in self._seen_keys or key in self._held_keys:
+            self.duplicate_batches += 1
+            return
+        end = t0 + (n - 1) / rate
         last_t = self.last_t
-        if rate_hz and last_t is not None and t0 <= last_t and last_t - t0 <= REDELIVERY_WINDOW_S:
-            # Delivered twice (QoS 1 after a reconnect) or overtaken: skip what was processed.
+        if last_t is not None and end < last_t + 0.5 / rate:
+            if not self._clock_stepped_back(t0, end, rate):
+                self.late_batches += 1
+                return
+            self._release(force=True)
+            self.last_t = None  # what comes now restarts the filters, as after a gap
+            self._late_run = None
+            self._remember(key)
+            self._process(t0, rate, xs, ys, zs, n)
+            return
+        self._late_run = None
+        heapq.heappush(self._held, (t0, key, rate, xs[:n], ys[:n], zs[:n]))
+        self._held_keys.add(key)
+        self._release(force=False)
+
+    def _clock_stepped_back(self, t0: float, end: float, rate: float) -> bool:
+        """Refused batches that go on from one another for `CLOCK_STEP_S`: a clock step."""
+        run = self._late_run
+        if run is None or abs(t0 - run[1]) > max(0.5 * (end - t0), 1.5 / rate):
+            run = (t0, 0.0)
+        self._late_run = (run[0], end + 1.0 / rate)
+        return end - run[0] >= CLOCK_STEP_S
+
+    def _release(self, *, force: bool) -> None:
+        """Process held batches that follow on from what was processed (or waited long enough)."""
+        held = self._held
+        while held:
+            t0, key, rate, xs, ys, zs = held[0]
+            last_t = self.last_t
+            if not force and last_t is not None and len(held) <= MAX_HELD_BATCHES:
+                # Device clocks jitter: a start within half a batch of the next sample follows on.
+                follows = t0 - last_t <= 1.0 / rate + max(0.5 * self._batch_span_s, 1.5 / rate)
+                newest = max(h[0] + (len(h[3]) - 1) / h[2] for h in held)
+                if not follows and newest - last_t <= REORDER_WINDOW_S:
+                    return
+            heapq.heappop(held)
+            self._held_keys.discard(key)
+            self._remember(key)
+            self._process(t0, rate, xs, ys, zs, len(xs))
+
+    def _remember(self, key: int) -> None:
+        if len(self._seen) >= SEEN_BATCHES:
+            self._seen_keys.discard(self._seen.popleft())
+        self._seen.append(key)
+        self._seen_keys.add(key)
+
+    # -- the samples ------------------------------------------------------------------------
+
+    def _process(
+        self,
+        t0: float,
+        rate_hz: float | None,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        zs: Sequence[float],
+        n: int,
+    ) -> None:
+        """Run samples through the filters and the movement state machine, in time order."""
+        last_t = self.last_t
+        if rate_hz and last_t is not None and t0 <= last_t:
+            # Overlaps what was processed (a device re-sending with other batching): skip that.
             skip = math.floor((last_t - t0) * rate_hz + 0.5) + 1
             if skip >= n:
-                self.redelivered_batches += 1
-                return []
+                return
             t0 += skip / rate_hz
             xs, ys, zs, n = xs[skip:], ys[skip:], zs[skip:], n - skip
         if last_t is None or t0 - last_t > self.s.gap_reset_s or t0 < last_t - self.s.gap_reset_s:
@@ -237,15 +356,40 @@ class AccelChannel:
         sec_end, sec_sum, sec_n = self._sec_end, self._sec_sum, self._sec_n
         mode = self._mode
         first_strong, last_strong = self._first_strong, self._last_strong
+        px, py, pz = self._px, self._py, self._pz
+        changed = self._sec_changed  # a sample differed from the one before, this second
+        flat_run = self._flat_seconds > 0
         t = t0 - step
         for x, y, z in zip(xs, ys, zs, strict=False):
             t += step
             if t >= sec_end:
                 self._gx, self._gy, self._gz, self._env = gx, gy, gz, env
-                self._end_second(t, sec_sum, sec_n, mode)
+                self._fx, self._fy, self._fz = fx, fy, fz
+                self._px, self._py, self._pz = px, py, pz
+                self._mode, self._first_strong, self._last_strong = mode, first_strong, last_strong
+                if self._end_second(t, sec_sum, sec_n, mode, changed):
+                    gx, gy, gz, env = self._gx, self._gy, self._gz, self._env
+                    fx, fy, fz = self._fx, self._fy, self._fz
+                    mode, first_strong, last_strong = (
+                        self._mode,
+                        self._first_strong,
+                        self._last_strong,
+                    )
+                    flat_run = True
                 sec_end, sec_sum, sec_n = self._sec_end, 0.0, 0
+                changed = False
                 on_sq = self._on_sq
                 env_cap = on_sq * ENVELOPE_CAP
+            if x != px or y != py or z != pz:
+                px, py, pz = x, y, z
+                changed = True
+                if flat_run:  # live again: the stuck value was no position, start afresh
+                    flat_run = False
+                    fx = gx = x
+                    fy = gy = y
+                    fz = gz = z
+                    env = self.baseline * self.baseline
+                    self._flat_ended(t)
             fx += af * (x - fx)
             rx = fx - gx
             gx += ag * rx
@@ -276,14 +420,14 @@ class AccelChannel:
                     self._open(t, first_strong, gx, gy, gz)
         self._gx, self._gy, self._gz, self._env = gx, gy, gz, env
         self._fx, self._fy, self._fz = fx, fy, fz
+        self._px, self._py, self._pz = px, py, pz
         self._sec_end, self._sec_sum, self._sec_n = sec_end, sec_sum, sec_n
+        self._sec_changed = changed
         self._mode = mode
         self._first_strong, self._last_strong = first_strong, last_strong
         self.last_t = t
         if self._bout and mode == _QUIET and t >= self._bout_until:
             self._finish_bout((gx, gy, gz))
-        out, self._out = self._out, []
-        return out
 
     def _filter_steps(self, dt: float) -> tuple[float, float, float]:
         """Per-sample steps of the smoothing, gravity and envelope low-passes for a sample period."""
@@ -499,6 +643,8 @@ class AccelChannel:
         self._sec_sum = 0.0
         self._sec_n = 0
         self._sec_moved = False
+        self._sec_changed = False  # a stuck sensor's first second is flat too
+        self._px, self._py, self._pz = x, y, z
         self._micro.clear()
         self._recent_counts.clear()
         self._last_strong = -math.inf
@@ -527,6 +673,8 @@ class AccelChannel:
         late, the samples themselves show where it ends.
         """
         self.stopped = self.silent(now)
+        if self.stopped and self._held:  # the hole will not fill: take what waited for it
+            self._release(force=True)
         if self.stopped and self._mode == _MOVING and self.last_t is not None:
             self._close(self._last_strong)
             self._first_strong = self._last_strong = -math.inf
@@ -537,7 +685,8 @@ class AccelChannel:
 
     # -- once a second ----------------------------------------------------------------------
 
-    def _end_second(self, t: float, sec_sum: float, sec_n: int, mode: int) -> None:
+    def _end_second(self, t: float, sec_sum: float, sec_n: int, mode: int, changed: bool) -> bool:
+        """The second's bookkeeping; True when it reset the filters (a flat line began)."""
         s = self.s
         self._sec_end += 1.0
         if self._sec_end <= t:  # a slow single-sample stream: realign rather than loop
@@ -547,12 +696,14 @@ class AccelChannel:
         # last few seconds is the rate.
         rate = self._declared_rate or float(max(self._recent_counts))
         self._track_rate(t, rate)
+        if sec_n and not changed:
+            return self._flat_second(t)
         quiet = mode == _QUIET and not self._sec_moved
         self._sec_moved = mode == _MOVING
         self._micro.append((self._gx, self._gy, self._gz))
         self._track_presence(t, quiet)
         if sec_n == 0 or not quiet or self.present is False:
-            return
+            return False
         self._quiet_rms.append(math.sqrt(sec_sum / sec_n))
         self._quiet_seconds += 1
         if self._quiet_seconds >= max(s.warmup_s, 1.0) and (
@@ -565,6 +716,60 @@ class AccelChannel:
                 self.baseline = baseline
                 self._on_sq = (s.onset_ratio * baseline) ** 2
                 self._off_sq = (s.offset_ratio * baseline) ** 2
+        return False
+
+    def _flat_second(self, t: float) -> bool:
+        """A second of identical samples: a stuck sensor, never rest; True if filters were reset.
+
+        It joins neither the baseline, the warm-up nor the micro-motion that says someone is in
+        bed. At the first such second, what the step into the stuck value looked like (an open
+        movement, bursts of the last two seconds) is dropped and the filters settle on it.
+        """
+        self._flat_seconds += 1
+        self._sec_moved = False
+        self._micro.clear()
+        if self._flat_seconds == FLAT_NOTICE_S:
+            self.flat = True
+            self._out.append(
+                Notice(
+                    room=self.room,
+                    sensor_id=self.sensor_id,
+                    t=t,
+                    code="sensor_flat",
+                    message=(
+                        f"accelerometer {self.sensor_id} sends identical samples: it is stuck "
+                        "(a body in bed, or the sensor's own noise, always moves it), so "
+                        "movement cannot be detected until its signal comes back"
+                    ),
+                )
+            )
+        if self._flat_seconds > 1:
+            return False
+        self._mode = _QUIET
+        self._seg = []
+        self._first_strong = self._last_strong = -math.inf
+        self._bout = [burst for burst in self._bout if burst.end < t - 2.0]
+        self._gx, self._gy, self._gz = self._fx, self._fy, self._fz = self._px, self._py, self._pz
+        self._env = self.baseline * self.baseline
+        return True
+
+    def _flat_ended(self, t: float) -> None:
+        """Samples differ again after a flat line; say so if it was reported."""
+        seconds, self._flat_seconds = self._flat_seconds, 0
+        if self.flat:
+            self.flat = False
+            self._out.append(
+                Notice(
+                    room=self.room,
+                    sensor_id=self.sensor_id,
+                    t=t,
+                    code="sensor_flat_end",
+                    message=(
+                        f"accelerometer {self.sensor_id} sends a live signal again after "
+                        f"{seconds} s of identical samples"
+                    ),
+                )
+            )
 
     def _track_rate(self, t: float, rate: float) -> None:
         self.rate_hz = rate

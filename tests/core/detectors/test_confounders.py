@@ -185,7 +185,7 @@ def test_a_batch_delivered_twice_is_processed_once() -> None:
     det = detector()
     twice = feed_all(det, [(b.t + 0.5 + k, b) for b in batches for k in (0.0, 0.2)])
     assert [(e.kind, e.start) for e in twice] == [(e.kind, e.start) for e in once]
-    assert sum(c.redelivered_batches for c in det._channels.values()) == len(batches)
+    assert sum(c.duplicate_batches for c in det._channels.values()) == len(batches)
 
 
 def test_a_jolt_that_leaves_the_mattress_tilted_is_someone_sitting_down() -> None:

@@ -1,0 +1,1 @@
+"""Property and fuzz tests: hostile input, generated; each suite bounded to seconds."""
