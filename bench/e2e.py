@@ -40,7 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.detection import RULES_DIR
 from integration.adapters.broker import embedded_broker
-from integration.adapters.mqtt import ConnectionState, publish_messages
+from integration.adapters.mqtt import ConnectionState, mqtt_settings, publish_messages
 from integration.adapters.rulefiles import load_rules
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig
@@ -50,7 +50,7 @@ from integration.core.simulation.night import Label, LabelKind, NightSpec, simul
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
-from integration.service import Service, mqtt_settings
+from integration.service import Service
 
 # Messages in flight between publisher and receiver: enough that the receiver never waits,
 # few enough (1 simulated second each) to stay inside the parser's trusted clock skew (120 s).

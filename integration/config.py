@@ -325,11 +325,11 @@ def file_problems(config: ServiceConfig) -> list[Located]:
                 problems.append(((*loc, "file"), f"secret file {ref.file} is empty"))
     tls = config.mqtt.tls
     if tls.enabled:
-        problems += _tls_problems(tls)
+        problems += tls_problems(tls)
     return problems
 
 
-def _tls_problems(tls: TlsConfig) -> list[Located]:
+def tls_problems(tls: TlsConfig) -> list[Located]:
     """The CA and client certificate load as the broker connection will load them."""
     loc: tuple[str, ...] = ("mqtt", "tls")
     context = ssl.create_default_context()

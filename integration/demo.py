@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -19,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from integration.adapters.broker import embedded_broker, free_port
-from integration.adapters.mqtt import ConnectionState, publish_messages
+from integration.adapters.mqtt import ConnectionState, mqtt_settings, publish_messages
 from integration.adapters.store import Store
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig, load_config
@@ -28,7 +29,9 @@ from integration.core.scoring import NightScore, score_night
 from integration.core.simulation.night import NightSpec, scaled_counts, simulate_night
 from integration.core.summary import NightSummary
 from integration.errors import StoreError
-from integration.service import Service, mqtt_settings
+from integration.service import Service
+
+_LOGGER = logging.getLogger(__name__)
 
 # Above this many wall seconds of lateness the parser stops trusting device timestamps, so the
 # service must not fall behind: ticks come every 20 ms of wall time and trail it by 50 ms.
@@ -84,7 +87,8 @@ async def nights_kept(workdir: Path) -> int:
         return 0
     try:
         store = await Store.open(path)
-    except StoreError:
+    except StoreError as err:
+        _LOGGER.warning("demo: the kept nights cannot be read (%s); starting from last night", err)
         return 0
     try:
         return len(await store.summaries("bedroom", 10_000))

@@ -20,7 +20,7 @@ from integration.adapters.ha_discovery import (
     LabelCommand,
 )
 from integration.adapters.ha_rest import HomeAssistantActions, home_assistant_actions
-from integration.adapters.history import STORE_ERROR_HOLD_S, History
+from integration.adapters.history import History
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
 from integration.adapters.outbound import Outbound
@@ -33,17 +33,8 @@ from integration.core.events import MovementEvent, WhyValue
 from integration.core.readings import TICK_S, Tick
 from integration.core.summary import NightSummary
 from integration.pipeline import Pipeline, PipelineOutputs
-from integration.ticker import TICK_DRAIN_WAIT_S, Ticker
+from integration.ticker import Ticker
 from integration.watchers import Watchers
-
-__all__ = [
-    "FLOOD_QUIET_S",
-    "STORE_ERROR_HOLD_S",
-    "TICK_DRAIN_WAIT_S",
-    "Service",
-    "home_assistant_actions",
-    "mqtt_settings",
-]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -123,17 +114,14 @@ class Service:
         served = await serve_dashboard(
             self.config, self.history.store, self.health, self.metrics, self.outbound
         )
-        dashboard = None
-        if served is not None:
-            dashboard, self.dashboard_url = served
+        dashboard, self.dashboard_url = served or (None, None)
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.mqtt.run(), name="mqtt-connection")
                 group.create_task(self._ingest(), name="ingest")
                 group.create_task(self.ticker.run(self._tick), name="ticker")
-                group.create_task(
-                    self.ha.run(self.mqtt, self._stopping, self._states), name="announce"
-                )
+                resend = lambda: self.outbound.resend(self._statuses(), self.rules.problems)  # noqa: E731
+                group.create_task(self.ha.run(self.mqtt, self._stopping, resend), name="announce")
                 group.create_task(
                     self.history.keep(
                         self._night_states, self.config.store.retention_days, self.clock.sleep_until
@@ -165,9 +153,7 @@ class Service:
     def health(self) -> Health:
         """What /healthz says: broker, HA, store, dead letters, last message per sensor, overload.
 
-        The store shows its error until STORE_ERROR_HOLD_S pass without a failed write, and a
-        topic shows as flooding until FLOOD_QUIET_S pass without a drop; the totals stay in
-        `store_failures` and `dropped`.
+        A topic shows as flooding until FLOOD_QUIET_S pass without a drop; totals are in `dropped`.
         """
         ha = self.home_assistant
         now = self.clock.now()
@@ -237,9 +223,6 @@ class Service:
     def _statuses(self) -> dict[str, dict[str, WhyValue]]:
         now = self.clock.now()
         return {room_id: room.status(now) for room_id, room in self.pipeline.rooms.items()}
-
-    async def _states(self) -> None:
-        await self.outbound.resend(self._statuses(), self.rules.problems)
 
     async def _publish_status(self) -> None:
         await self.outbound.status(self._statuses())

@@ -38,6 +38,10 @@ class FakeHomeAssistant:
     """
 
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # WebSocket commands after auth, as sent (`id` removed); `ws_refuse` answers them with HA's
+    # error result of that code instead of success.
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    ws_refuse: str | None = None
     fail_with: list[int] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     always: Answer | None = None
@@ -51,6 +55,7 @@ class FakeHomeAssistant:
         app = web.Application()
         app.router.add_get("/api/", self._api_root)
         app.router.add_post("/api/services/{domain}/{service}", self._call_service)
+        app.router.add_get("/api/websocket", self._websocket)
         return app
 
     @property
@@ -112,6 +117,33 @@ class FakeHomeAssistant:
         if self.always is not None:
             return self._answer(self.always)
         return web.json_response([])  # HA answers with the states that changed
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """HA's WebSocket API: auth_required, auth, then `result` for each command."""
+        self.requests += 1
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "auth_required", "ha_version": "2024.3.3"})
+        auth = await socket.receive_json()
+        if auth.get("access_token") != TOKEN:
+            await socket.send_json({"type": "auth_invalid", "message": "Invalid access token"})
+            await socket.close()
+            return socket
+        await socket.send_json({"type": "auth_ok", "ha_version": "2024.3.3"})
+        async for message in socket:
+            command = json.loads(message.data)
+            msg_id = command.pop("id")
+            if self.ws_refuse is not None:
+                error = {"code": self.ws_refuse, "message": "refused by the test"}
+                await socket.send_json(
+                    {"id": msg_id, "type": "result", "success": False, "error": error}
+                )
+                continue
+            self.commands.append(command)
+            await socket.send_json(
+                {"id": msg_id, "type": "result", "success": True, "result": None}
+            )
+        return socket
 
     @staticmethod
     def _answer(answer: Answer) -> web.Response:

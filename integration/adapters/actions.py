@@ -14,7 +14,10 @@ Pure: no I/O, so `run` and `replay` translate alike (the pipeline calls it for b
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 from integration.config import ActuatorConfig, RoomConfig
 from integration.core.events import Action, ActionKind, WhyValue
@@ -27,8 +30,15 @@ from integration.core.intents import (
     SetClimate,
     SwitchActuator,
 )
+from integration.core.summary import NightSummary
 
-__all__ = ["COMFORT_BAND_TARGET", "PERSISTENT_NOTIFICATION", "ActionTranslator"]
+__all__ = [
+    "COMFORT_BAND_TARGET",
+    "PERSISTENT_NOTIFICATION",
+    "STATISTICS_SOURCE",
+    "ActionTranslator",
+    "night_statistics",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,6 +52,31 @@ CLIMATE_SET_TEMPERATURE = "climate.set_temperature"
 _TARGET_DECIMALS = 1
 # The target of an automation's band change in history: the service's own, not HA's.
 COMFORT_BAND_TARGET = "comfort_band"
+# HA's long-term statistics of our own ("external statistics"): ids `smart_bedroom:<object>`.
+# https://developers.home-assistant.io/docs/core/entity/sensor/#long-term-statistics
+STATISTICS_SOURCE = "smart_bedroom"
+# The figures kept one value a night: (object id suffix, name, unit, value of a summary).
+_NIGHT_FIGURES: tuple[tuple[str, str, str | None, Callable[[NightSummary], float | None]], ...] = (
+    ("spasms_per_night", "spasm-like events per night", None, lambda s: float(s.spasm_count)),
+    (
+        "restless_minutes_per_night",
+        "restless minutes per night",
+        "min",
+        lambda s: s.restless_total_min,
+    ),
+    (
+        "time_in_band_per_night",
+        "time in band per night",
+        "%",
+        lambda s: None if s.in_band_share is None else 100 * s.in_band_share,
+    ),
+    (
+        "sleep_efficiency_per_night",
+        "sleep efficiency estimate per night",
+        "%",
+        lambda s: None if s.sleep is None else 100 * s.sleep.efficiency,
+    ),
+)
 
 
 class ActionTranslator:
@@ -107,4 +142,36 @@ def _climate(actuator: ActuatorConfig, intent: SetClimate) -> tuple[Action, ...]
         target = round(intent.target_c, _TARGET_DECIMALS)
         data = {"entity_id": entity_id, "temperature": target}
         actions.append(Action(room, t, ActionKind.HA_SERVICE, CLIMATE_SET_TEMPERATURE, data, why))
+    return tuple(actions)
+
+
+def night_statistics(summary: NightSummary) -> tuple[Action, ...]:
+    """A closed night's figures as HA long-term statistics: one hourly row each, at its noon.
+
+    HA's own statistics of a "last night" sensor are hourly means of whatever it showed, so a
+    day's value blends the night that ended that morning with the one shown since; a row of our
+    own per night keeps the nights apart. Local noon of the night's date (rounded down to the
+    UTC hour, as HA keeps hours) puts the row on that date in any daily chart; sent again, the
+    same row is overwritten, so a label given later corrects it.
+    """
+    day = datetime.fromisoformat(summary.night_date).date()
+    noon = datetime.combine(day, time(12), ZoneInfo(summary.zone))
+    start = noon.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    room_slug = re.sub(r"_+", "_", summary.room).strip("_")
+    actions = []
+    for suffix, name, unit, value_of in _NIGHT_FIGURES:
+        value = value_of(summary)
+        if value is None:
+            continue
+        data: dict[str, WhyValue] = {
+            "statistic_id": f"{STATISTICS_SOURCE}:{room_slug}_{suffix}",
+            "name": f"{summary.room_name} {name}",
+            "unit": unit,
+            "start": start.isoformat(),
+            "value": round(value, 2),
+        }
+        why: dict[str, WhyValue] = {"night": summary.night_date}
+        actions.append(
+            Action(summary.room, summary.wake_time, ActionKind.STATISTICS, "statistics", data, why)
+        )
     return tuple(actions)

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from integration.core.events import Action, MovementEvent, MovementKind
+from integration.core.events import Action, MovementEvent, MovementKind, describe
 from integration.core.summary import MinuteRecord, NightSummary
 
 __all__ = [
-    "KIND_LABELS",
     "LANES",
     "PHONE_WIDTH",
     "night_chart",
@@ -67,18 +66,6 @@ LANES: tuple[tuple[str, tuple[MovementKind, ...]], ...] = (
     ("out of bed", (MovementKind.OUT_OF_BED,)),
     ("restless", (MovementKind.RESTLESS_START, MovementKind.RESTLESS_END)),
 )
-
-KIND_LABELS: dict[MovementKind, str] = {
-    MovementKind.JERK: "jerk",
-    MovementKind.CLONUS: "clonus",
-    MovementKind.PLM: "periodic limb movement",
-    MovementKind.PLM_SERIES: "periodic series",
-    MovementKind.TURNOVER: "turnover",
-    MovementKind.MOVEMENT: "other movement",
-    MovementKind.OUT_OF_BED: "out of bed",
-    MovementKind.RESTLESS_START: "restless: start",
-    MovementKind.RESTLESS_END: "restless episode",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +119,8 @@ def _serialize(svg: ET.Element) -> str:
     return ET.tostring(svg, encoding="unicode")
 
 
-def _clock(t: float, zone: ZoneInfo, seconds: bool = False) -> str:
-    return datetime.fromtimestamp(t, zone).strftime("%H:%M:%S" if seconds else "%H:%M")
+def _clock(t: float, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(t, zone).strftime("%H:%M")
 
 
 def _hour_ticks(x: _Scale, zone: ZoneInfo) -> list[float]:
@@ -196,14 +183,6 @@ def _runs(points: Sequence[tuple[float, float] | None]) -> list[list[tuple[float
         else:
             runs[-1].append(point)
     return [run for run in runs if run]
-
-
-def _event_tooltip(event: MovementEvent, zone: ZoneInfo) -> str:
-    duration = event.end - event.start
-    text = f"{_clock(event.start, zone, seconds=True)} {KIND_LABELS[event.kind]}, {duration:.1f} s"
-    if event.kind not in (MovementKind.RESTLESS_START, MovementKind.RESTLESS_END):
-        text += f", peak {event.peak:.1f} times resting"
-    return text + (", spasm-like" if event.spasm_like else "")
 
 
 def _action_tooltip(action: Action, zone: ZoneInfo) -> str:
@@ -436,7 +415,7 @@ def _event_lanes(
                     "rx": "3",
                 },
             )
-        _tooltip(marker, _event_tooltip(event, zone))
+        _tooltip(marker, describe(event, zone))
 
 
 def trend_chart(summaries: Sequence[NightSummary], width: float = TREND_WIDTH) -> str:

@@ -36,7 +36,7 @@ from integration import __version__
 from integration.adapters.mqtt import ConnectionState, MqttConnection
 from integration.config import RoomConfig, ServiceConfig
 from integration.core.comfort import State
-from integration.core.events import MovementEvent, MovementKind, Notice
+from integration.core.events import MovementEvent, MovementKind, Notice, describe
 from integration.core.labels import Label
 from integration.core.localtime import iso
 from integration.core.room import Outputs, RoomCore
@@ -99,6 +99,7 @@ class RoomTopics:
 
     state: str
     event: str
+    movement: str  # each event in words, for HA's logbook and history (never retained)
     notice: str  # what a detector cannot see (retained, the latest per room)
     summary: str
     so_far: str  # the night so far, on request (retained); never last night's
@@ -163,6 +164,7 @@ def room_topics(base: str, room_id: str) -> RoomTopics:
     return RoomTopics(
         state=f"{room}/state",
         event=f"{room}/event",
+        movement=f"{room}/movement",
         notice=f"{room}/notice",
         summary=f"{room}/summary",
         so_far=f"{room}/so_far",
@@ -243,6 +245,26 @@ def event_message(config: ServiceConfig, event: MovementEvent) -> Publish:
         "spasm_like": event.spasm_like,
     }
     return room_topics(config.mqtt.base_topic, event.room).event, json.dumps(payload), False
+
+
+def movement_message(config: ServiceConfig, event: MovementEvent) -> Publish:
+    """An event in words, for the "Last movement" sensor: HA's logbook shows its every change.
+
+    The `event` entity's logbook line says only "detected an event", and two events HA takes in
+    the same millisecond leave one line. This text names kind, time and duration, and differs
+    from event to event, so each is a state change of its own in the logbook and history.
+    Not retained: after a restart HA would log an old event again.
+    """
+    payload = {
+        "text": describe(event, config.zone),
+        "kind": str(event.kind),
+        "start": iso(event.start, config.zone),
+        "end": iso(event.end, config.zone),
+        "duration_s": round(event.end - event.start, 1),
+        "peak": round(event.peak, 1),
+        "spasm_like": event.spasm_like,
+    }
+    return room_topics(config.mqtt.base_topic, event.room).movement, json.dumps(payload), False
 
 
 def notice_message(config: ServiceConfig, notice: Notice) -> Publish:
@@ -531,7 +553,6 @@ def _room_entities(
             {
                 **summary,
                 "name": "Last night spasm-like events",
-                "state_class": "measurement",
                 "icon": "mdi:pulse",
                 "value_template": _number("spasm_count"),
             },
@@ -543,7 +564,6 @@ def _room_entities(
                 **summary,
                 "name": "Restless minutes last night",
                 "unit_of_measurement": "min",
-                "state_class": "measurement",
                 "icon": "mdi:bed-clock",
                 "value_template": _number("restless_total_min", round_to=1),
             },
@@ -555,7 +575,6 @@ def _room_entities(
                 **summary,
                 "name": "Time in band last night",
                 "unit_of_measurement": "%",
-                "state_class": "measurement",
                 "icon": "mdi:thermometer-check",
                 "value_template": _percent("value_json.in_band_share"),
             },
@@ -567,7 +586,6 @@ def _room_entities(
                 **summary,
                 "name": "Sleep efficiency estimate",
                 "unit_of_measurement": "%",
-                "state_class": "measurement",
                 "icon": "mdi:sleep",
                 "value_template": _percent(
                     "value_json.sleep.efficiency", guard="value_json.sleep is mapping"
@@ -650,6 +668,17 @@ def _room_entities(
                 "device_class": "problem",
                 "entity_category": "diagnostic",
                 "json_attributes_topic": delivery_attributes,
+            },
+        ),
+        (
+            "sensor",
+            "last_movement",
+            {
+                "state_topic": topics.movement,
+                "name": "Last movement",
+                "icon": "mdi:motion-sensor",
+                "value_template": _known("text"),
+                "json_attributes_topic": topics.movement,
             },
         ),
         # https://www.home-assistant.io/integrations/event.mqtt/

@@ -22,6 +22,11 @@ again), counted, logged once, never retried. Nothing raised while sending escape
 
 A newer command for the same entity and service replaces an older one still waiting, so a
 heater is never switched by a stale decision after HA comes back.
+
+A night's statistics go over HA's WebSocket API (`recorder/import_statistics`, the one way
+to write long-term statistics from outside HA; it needs an administrator's token), one short
+connection each, judged alike: HA's `success: false` is a refusal (parked), a failed
+connection or a refused token an outage (retried).
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
+import aiohttp
 import niquests
 from homeassistant_api import AsyncClient
 from homeassistant_api.errors import HomeassistantAPIError
@@ -58,7 +64,9 @@ __all__ = [
     "Verdict",
     "home_assistant_actions",
     "judge",
+    "judge_websocket_result",
     "service_call",
+    "statistics_message",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -176,6 +184,30 @@ def judge(status: int, content_type: str, body: bytes) -> Verdict:
     )
 
 
+def _not_ha(detail: str) -> Verdict:
+    return Verdict(Outcome.SUSPECT, HaState.UNEXPECTED_REPLY, detail)
+
+
+def judge_websocket_result(result: Any) -> Verdict:
+    """What HA's `result` message to a WebSocket command means for the action."""
+    if not isinstance(result, dict) or result.get("type") != "result":
+        return _not_ha(f"the WebSocket answered {_excerpt(str(result).encode())}")
+    if result.get("success") is True:
+        return Verdict(Outcome.DELIVERED, HaState.AVAILABLE)
+    error = result.get("error")
+    error = error if isinstance(error, dict) else {}
+    code, message = error.get("code", "?"), error.get("message", "")
+    if code == "unknown_command":  # an HA without the recorder, or far older
+        return Verdict(Outcome.PARK, HaState.AVAILABLE, f"HA has no {message or code}")
+    if code == "unauthorized":
+        return Verdict(
+            Outcome.PARK,
+            HaState.AVAILABLE,
+            "HA refused: writing statistics needs a token of an administrator",
+        )
+    return Verdict(Outcome.PARK, HaState.AVAILABLE, f"HA refused ({code}): {message}")
+
+
 def service_call(action: Action) -> tuple[str, str, dict[str, Any]]:
     """The (domain, service, data) HA receives for an action."""
     if action.kind is ActionKind.NOTIFY:
@@ -191,10 +223,38 @@ def service_call(action: Action) -> tuple[str, str, dict[str, Any]]:
     return domain, service, data
 
 
+def statistics_message(action: Action) -> dict[str, Any]:
+    """The WebSocket command that writes a STATISTICS action: one hourly row of its own."""
+    data = action.data
+    value = data["value"]
+    return {
+        "type": "recorder/import_statistics",
+        "metadata": {
+            "has_mean": True,
+            "has_sum": False,
+            "name": data["name"],
+            "source": str(data["statistic_id"]).split(":")[0],
+            "statistic_id": data["statistic_id"],
+            "unit_of_measurement": data["unit"],
+        },
+        "stats": [{"start": data["start"], "mean": value, "min": value, "max": value}],
+    }
+
+
+def _what(action: Action) -> str:
+    """The call an action makes, for the log: `climate.set_temperature`, or a statistic."""
+    if action.kind is ActionKind.STATISTICS:
+        return f"statistics {action.data.get('statistic_id')}"
+    domain, service, _data = service_call(action)
+    return f"{domain}.{service}"
+
+
 def _coalesce_key(action: Action) -> tuple[str, str] | None:
     entity = action.data.get("entity_id")
     if action.kind is ActionKind.HA_SERVICE and isinstance(entity, str):
         return (action.target.split(".")[0], entity)
+    if action.kind is ActionKind.STATISTICS:  # the same night's row, sent again: the newest
+        return (str(action.data.get("statistic_id")), str(action.data.get("start")))
     return None
 
 
@@ -247,6 +307,7 @@ class HomeAssistantActions:
         self._watchers = Watchers()
         self.counters = HaCounters()
         self._logged: set[str] = set()  # kinds of trouble already logged at WARNING or above
+        self._websocket_session: aiohttp.ClientSession | None = None
 
     @property
     def pending(self) -> int:
@@ -254,7 +315,7 @@ class HomeAssistantActions:
         return len(self._pending)
 
     def submit(self, action: Action) -> None:
-        """Queue an HA_SERVICE or NOTIFY action; returns at once."""
+        """Queue an HA_SERVICE, NOTIFY or STATISTICS action; returns at once."""
         key = _coalesce_key(action)
         if key is not None:
             stale = [queued for queued in self._pending if _coalesce_key(queued) == key]
@@ -286,11 +347,13 @@ class HomeAssistantActions:
             session=session,
             global_request_kwargs={"timeout": self._request_timeout_s},  # each read, too
         )
+        self._websocket_session = aiohttp.ClientSession()
         try:
             await self._probe(client)
             await self._pump(client)
         finally:
             await session.close()
+            await self._websocket_session.close()
 
     async def _pump(self, client: AsyncClient) -> None:
         attempt = 0
@@ -380,11 +443,16 @@ class HomeAssistantActions:
 
     async def _send(self, client: AsyncClient, action: Action) -> tuple[Outcome, str]:
         """What came of one try: delivered, retry, suspect (not HA's answer) or park."""
-        domain, service, data = service_call(action)
+        what = _what(action)
         try:
-            answer = await self._request(
-                client, f"services/{domain}/{service}", method="POST", json=data
-            )
+            answer: _Answer | Verdict
+            if action.kind is ActionKind.STATISTICS:
+                answer = await self._websocket_command(statistics_message(action))
+            else:
+                domain, service, data = service_call(action)
+                answer = await self._request(
+                    client, f"services/{domain}/{service}", method="POST", json=data
+                )
             if isinstance(answer, _Answer):
                 answer = judge(answer.status, answer.content_type, answer.body)
         except Exception as err:  # noqa: BLE001 - isolated here, counted, parked if it repeats
@@ -392,10 +460,9 @@ class HomeAssistantActions:
             self._trouble(
                 "error",
                 logging.ERROR,
-                "room %s: sending %s.%s failed unexpectedly: %r",
+                "room %s: sending %s failed unexpectedly: %r",
                 action.room,
-                domain,
-                service,
+                what,
                 err,
                 exc_info=True,
             )
@@ -408,25 +475,60 @@ class HomeAssistantActions:
                 self._trouble(
                     "odd",
                     logging.WARNING,
-                    "room %s: Home Assistant answered %s.%s %s; taken as delivered",
+                    "room %s: Home Assistant answered %s %s; taken as delivered",
                     action.room,
-                    domain,
-                    service,
+                    what,
                     answer.detail,
                 )
-            _LOGGER.debug("room %s: called %s.%s", action.room, domain, service)
+            _LOGGER.debug("room %s: sent %s", action.room, what)
         return answer.outcome, answer.detail
 
+    async def _websocket_command(self, command: Mapping[str, Any]) -> Verdict:
+        """One command over HA's WebSocket API, authenticated, under one deadline."""
+        session = self._websocket_session
+        if session is None:
+            return Verdict(Outcome.RETRY, HaState.UNAVAILABLE, "not running")
+        url = self._url.replace("http", "ws", 1) + "websocket"
+        try:
+            async with asyncio.timeout(self._request_timeout_s):
+                async with session.ws_connect(url, max_msg_size=MAX_ANSWER_BYTES) as socket:
+                    hello = await socket.receive_json()
+                    if hello.get("type") != "auth_required":
+                        return _not_ha(
+                            f"the WebSocket greeted with {_excerpt(str(hello).encode())}"
+                        )
+                    await socket.send_json({"type": "auth", "access_token": self._token})
+                    auth = await socket.receive_json()
+                    if auth.get("type") == "auth_invalid":
+                        return Verdict(
+                            Outcome.RETRY,
+                            HaState.AUTH_FAILED,
+                            "token refused on the WebSocket API; check the long-lived token",
+                        )
+                    if auth.get("type") != "auth_ok":
+                        return _not_ha(f"the WebSocket answered {_excerpt(str(auth).encode())}")
+                    await socket.send_json({"id": 1, **command})
+                    result = await socket.receive_json()
+        except TimeoutError:
+            return Verdict(
+                Outcome.RETRY,
+                HaState.UNAVAILABLE,
+                f"no complete WebSocket answer within {self._request_timeout_s:g} s",
+            )
+        except (aiohttp.ClientError, OSError) as err:
+            return Verdict(Outcome.RETRY, HaState.UNAVAILABLE, f"{type(err).__name__}: {err}")
+        except (ValueError, TypeError) as err:  # a frame that is not JSON, or not text
+            return _not_ha(f"the WebSocket sent something that is not JSON: {err}")
+        return judge_websocket_result(result)
+
     def _park(self, action: Action, reason: str) -> None:
-        domain, service, _data = service_call(action)
         self.counters.parked += 1
         self._trouble(
             "parked",
             logging.ERROR,
-            "room %s: %s.%s parked as a dead letter, not retried: %s",
+            "room %s: %s parked as a dead letter, not retried: %s",
             action.room,
-            domain,
-            service,
+            _what(action),
             reason,
         )
         if self.on_parked is not None:

@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import aiomqtt
 from paho.mqtt.client import topic_matches_sub
@@ -43,7 +44,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from integration.adapters.payloads import MAX_PAYLOAD_BYTES
 from integration.backoff import retry_delay
 from integration.clock import Clock
-from integration.config import ServiceConfig, resolve_secret
+from integration.config import ServiceConfig, TlsConfig, resolve_secret, tls_problems
 from integration.messages import InboundMessage
 from integration.watchers import Watchers
 
@@ -487,8 +488,27 @@ class MqttConnection:
     def _log_unavailable(self, exc: aiomqtt.MqttError) -> None:
         level = logging.DEBUG if self._outage_logged else logging.WARNING
         s = self._settings
-        _LOGGER.log(level, "broker %s:%d unavailable: %s", s.host, s.port, exc)
+        _LOGGER.log(
+            level, "broker %s:%d unavailable: %s", s.host, s.port, self._tls_file_problem() or exc
+        )
         self._outage_logged = True
+
+    def _tls_file_problem(self) -> str | None:
+        """Which certificate file failed, when one did: OpenSSL's own error names none.
+
+        `check` loads them at start; this catches a file removed or replaced since.
+        """
+        s = self._settings
+        if not s.tls:
+            return None
+        tls = TlsConfig(
+            enabled=True,
+            ca_file=Path(s.ca_file) if s.ca_file else None,
+            cert_file=Path(s.cert_file) if s.cert_file else None,
+            key_file=Path(s.key_file) if s.key_file else None,
+        )
+        problems = tls_problems(tls)
+        return problems[0][1] if problems else None
 
     def _set_state(self, state: ConnectionState) -> None:
         if state not in TRANSITIONS[self._state]:

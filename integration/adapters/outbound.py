@@ -12,11 +12,13 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from integration.adapters.actions import night_statistics
 from integration.adapters.ha_discovery import (
     Publish,
     delivery_problem_messages,
     event_message,
     label_message,
+    movement_message,
     notice_message,
     rules_problem_messages,
     so_far_message,
@@ -89,7 +91,8 @@ class Outbound:
                 night_states=night_states(),
             )
         config = self.config
-        await self._publish(event_message(config, event) for event in events)
+        for event in events:
+            await self._publish([event_message(config, event), movement_message(config, event)])
         for event in events:
             if event.spasm_like:
                 self._latest_spasm[event.room] = event
@@ -101,6 +104,7 @@ class Outbound:
             document, ready = summary_messages(config, summary)
             self._summaries[summary.room] = document
             await self._publish((document, ready))
+            await self._statistics(summary)
         for summary in await self.history.labelled(so_far):
             await self._publish([so_far_message(config, summary, summary.wake_time)])
 
@@ -149,6 +153,7 @@ class Outbound:
             document, _ready = summary_messages(self.config, summary)
             self._summaries[summary.room] = document
             await self._publish([document])
+            await self._statistics(summary)
 
     async def status(self, statuses: Mapping[str, Status], *, force: bool = False) -> None:
         """Each room's live state, retained, whenever it changed."""
@@ -191,6 +196,12 @@ class Outbound:
         """Publish what the HA contract encoded, QoS 1 (held while the broker is away)."""
         for topic, payload, retain in messages:
             await self.mqtt.publish(topic, payload, qos=1, retain=retain)
+
+    async def _statistics(self, summary: NightSummary) -> None:
+        """A closed night's figures into HA's long-term statistics, through the outbox."""
+        if self.home_assistant:
+            for action in night_statistics(summary):
+                await self.history.send(action)
 
     async def _act(self, action: Action) -> None:
         _LOGGER.info(

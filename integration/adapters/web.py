@@ -40,9 +40,9 @@ from aiohttp.typedefs import Handler, Middleware
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from integration.adapters.charts import KIND_LABELS, PHONE_WIDTH, night_chart, trend_chart
+from integration.adapters.charts import PHONE_WIDTH, night_chart, trend_chart
 from integration.config import ServiceConfig, resolve_secret
-from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
+from integration.core.events import KIND_LABELS, Action, ActionKind, MovementEvent, MovementKind
 from integration.core.labels import EventLabel, Label
 from integration.core.localtime import night_bounds
 from integration.core.summary import MinuteRecord, NightSummary, render_text

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 WhyValue = str | int | float | bool | None
 
@@ -28,6 +30,19 @@ class MovementKind(StrEnum):
 
 SPASM_LIKE_KINDS = frozenset({MovementKind.JERK, MovementKind.CLONUS, MovementKind.PLM})
 
+# Each kind in the words a person reads: the dashboard, its charts, HA's logbook.
+KIND_LABELS: dict[MovementKind, str] = {
+    MovementKind.JERK: "jerk",
+    MovementKind.CLONUS: "clonus",
+    MovementKind.PLM: "periodic limb movement",
+    MovementKind.PLM_SERIES: "periodic series",
+    MovementKind.TURNOVER: "turnover",
+    MovementKind.MOVEMENT: "other movement",
+    MovementKind.OUT_OF_BED: "out of bed",
+    MovementKind.RESTLESS_START: "restless: start",
+    MovementKind.RESTLESS_END: "restless episode",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class MovementEvent:
@@ -42,6 +57,15 @@ class MovementEvent:
     spasm_like: bool
     why: Mapping[str, WhyValue] = field(default_factory=dict)
     detected_at: float | None = None  # when it was emitted: its end plus the detection delay
+
+
+def describe(event: MovementEvent, zone: ZoneInfo) -> str:
+    """One event in a line a person reads: "02:14:03 jerk, 0.8 s, peak 11.8 times resting"."""
+    clock = datetime.fromtimestamp(event.start, zone).strftime("%H:%M:%S")
+    text = f"{clock} {KIND_LABELS[event.kind]}, {event.end - event.start:.1f} s"
+    if event.kind not in (MovementKind.RESTLESS_START, MovementKind.RESTLESS_END):
+        text += f", peak {event.peak:.1f} times resting"
+    return text + (", spasm-like" if event.spasm_like else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +86,7 @@ class ActionKind(StrEnum):
     MQTT_PUBLISH = "mqtt_publish"
     NOTIFY = "notify"
     SET_TARGET = "set_target"
+    STATISTICS = "statistics"  # one figure of a closed night, for HA's long-term statistics
 
 
 @dataclass(frozen=True, slots=True)

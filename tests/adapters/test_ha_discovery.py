@@ -22,13 +22,14 @@ from integration.adapters.ha_discovery import (
     discovery_topic_filter,
     ha_status_topic,
     messages_to_publish,
+    movement_message,
     parse_command,
     room_topics,
     state_message,
 )
 from integration.config import ServiceConfig
 from integration.core.comfort import State
-from integration.core.events import MovementKind
+from integration.core.events import MovementEvent, MovementKind
 
 VERSION = "1.2.3"
 BASE = "home/smart-bedroom"
@@ -283,6 +284,7 @@ def test_each_room_has_the_documented_entities() -> None:
         ("button", "reject_spasm"),
         ("button", "report_spasm"),
         ("sensor", "latest_spasm_label"),
+        ("sensor", "last_movement"),
         *(("device_automation", event_type) for event_type in EVENT_TYPES),
     }
 
@@ -291,6 +293,32 @@ def test_event_types_cover_every_movement_kind_and_summary_ready() -> None:
     assert set(EVENT_TYPES) == {kind.value for kind in MovementKind} | {"summary_ready"}
     events = [p for t, p in PAYLOADS if component_of(t) == "event"]
     assert all(p["event_types"] == list(EVENT_TYPES) for p in events)
+
+
+def test_each_event_in_words_differs_even_when_several_share_a_moment() -> None:
+    """HA's logbook shows a sensor's state changes: each event must be a different state."""
+    config = CONFIG
+    t = 1_795_473_000.0  # 2026-11-23 22:30 in London
+    same_moment = [
+        MovementEvent("bedroom", MovementKind.JERK, t, t + 0.8, 11.84, 0.9, True),
+        MovementEvent("bedroom", MovementKind.CLONUS, t, t + 4.2, 6.0, 0.8, True),
+        MovementEvent("bedroom", MovementKind.RESTLESS_START, t, t, 0.0, 1.0, False),
+    ]
+    sent = [movement_message(config, event) for event in same_moment]
+    texts = [json.loads(payload)["text"] for _topic, payload, _retain in sent]
+    assert texts == [
+        "22:30:00 jerk, 0.8 s, peak 11.8 times resting, spasm-like",
+        "22:30:00 clonus, 4.2 s, peak 6.0 times resting, spasm-like",
+        "22:30:00 restless: start, 0.0 s",
+    ]
+    assert {(topic, retain) for topic, _payload, retain in sent} == {
+        (f"{BASE}/bedroom/movement", False)  # an old event is never logged again on restart
+    }
+    sensor = next(
+        p for t, p in PAYLOADS if t.endswith("smart_bedroom_bedroom/last_movement/config")
+    )
+    assert "unit_of_measurement" not in sensor  # a unit would keep it out of HA's logbook
+    assert "state_class" not in sensor
 
 
 def test_device_triggers_have_a_unique_type_and_subtype_per_device() -> None:
@@ -317,7 +345,14 @@ def test_every_state_and_command_topic_is_a_room_topic() -> None:
     for topic, payload in PAYLOADS:
         room = topic.split("/")[-3].removeprefix("smart_bedroom_")
         own = room_topics(BASE, room)
-        published = {own.state, own.event, own.summary, own.label, own.so_far} | rules_topics
+        published = {
+            own.state,
+            own.event,
+            own.movement,
+            own.summary,
+            own.label,
+            own.so_far,
+        } | rules_topics
         commands = {
             own.set_band_low,
             own.set_band_high,

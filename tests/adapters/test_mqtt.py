@@ -9,6 +9,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -273,6 +274,29 @@ async def test_tls_with_ca_and_client_certificate_connects(
         await wait_state(conn, ConnectionState.CONNECTED)
         assert await conn.publish(topic, "18.75")
         assert (await get(conn)).payload == b"18.75"
+
+
+async def test_a_certificate_file_gone_since_start_is_named_in_the_warning(
+    mosquitto: Mosquitto, unique_topic: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_bytes(mosquitto.ca_file.read_bytes())
+    settings = replace(
+        make_settings(mosquitto, unique_topic),
+        port=mosquitto.tls_port,
+        tls=True,
+        ca_file=str(ca_file),
+        cert_file=str(mosquitto.client_cert_file),
+        key_file=str(mosquitto.client_key_file),
+    )
+    ca_file.unlink()  # `check` found it; a clean-up removed it before the first connection
+    conn = MqttConnection(settings, [], FakeClock())
+    async with running(conn):
+        await wait_state(conn, ConnectionState.BACKING_OFF)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"broker 127.0.0.1:{mosquitto.tls_port} unavailable: CA file {ca_file}: No such file or directory"
+    ]
 
 
 async def test_flood_beyond_max_queue_keeps_newest_and_counts_the_rest(

@@ -20,8 +20,10 @@ import aiohttp
 import aiomqtt
 import pytest
 
+from integration.adapters.history import STORE_ERROR_HOLD_S
+from integration.adapters.mqtt import mqtt_settings
 from integration.adapters.store import Store
-from integration.service import FLOOD_QUIET_S, STORE_ERROR_HOLD_S, Service, mqtt_settings
+from integration.service import FLOOD_QUIET_S, Service
 from tests.e2e.helpers import SETTLE_S, TIMEOUT_S, running, service_config, wait
 from tests.mosquitto import Mosquitto
 

@@ -10,11 +10,11 @@ from typing import Any
 import aiohttp
 import aiomqtt
 
-from integration.adapters.mqtt import publish_messages
+from integration.adapters.mqtt import mqtt_settings, publish_messages
 from integration.clock import ScaledClock
 from integration.core.labels import Label
 from integration.core.simulation.night import simulate_night
-from integration.service import Service, mqtt_settings
+from integration.service import Service
 from tests.e2e.helpers import (
     REPO,
     SETTLE_S,

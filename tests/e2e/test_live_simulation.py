@@ -11,11 +11,11 @@ import aiomqtt
 
 from integration import __version__
 from integration.adapters.ha_discovery import discovery_messages
-from integration.adapters.mqtt import publish_messages
+from integration.adapters.mqtt import mqtt_settings, publish_messages
 from integration.clock import ScaledClock
 from integration.core.room import Outputs, RoomCore
 from integration.core.simulation.night import simulate_night
-from integration.service import Service, mqtt_settings
+from integration.service import Service
 from tests.e2e.helpers import (
     REPO,
     SETTLE_S,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from integration.adapters.mqtt import ConnectionState, publish_messages
+from integration.adapters.mqtt import ConnectionState, mqtt_settings, publish_messages
 from integration.clock import ScaledClock
 from integration.core.room import Outputs
 from integration.core.simulation.night import simulate_night
-from integration.service import Service, mqtt_settings
+from integration.service import Service
 from tests.e2e.helpers import REPO, SETTLE_S, SPEED, bedroom_config, running, short_night, wait
 from tests.mosquitto import Mosquitto
 from tests.relay import CuttableLink

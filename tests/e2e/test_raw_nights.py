@@ -17,7 +17,7 @@ import aiomqtt
 import pytest
 from click.testing import CliRunner
 
-from integration.adapters.mqtt import publish_messages
+from integration.adapters.mqtt import mqtt_settings, publish_messages
 from integration.adapters.rawnights import read_night, stored_nights
 from integration.adapters.rulefiles import load_rules, write_detection
 from integration.cli import cli
@@ -27,7 +27,7 @@ from integration.core.simulation.night import simulate_night
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
-from integration.service import Service, mqtt_settings
+from integration.service import Service
 from tests.e2e.helpers import (
     HOT_C,
     REPO,

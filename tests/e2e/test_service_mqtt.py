@@ -11,14 +11,14 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from integration.adapters.mqtt import ConnectionState
+from integration.adapters.mqtt import ConnectionState, mqtt_settings
 from integration.adapters.recording import Recorder, read_recording
 from integration.config import ServiceConfig
 from integration.core.rules import RuleSet
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import replay
-from integration.service import Service, mqtt_settings
+from integration.service import Service
 from tests.e2e.helpers import SETTLE_S, TIMEOUT_S, publish_all, running, service_config, wait
 from tests.mosquitto import Mosquitto
 

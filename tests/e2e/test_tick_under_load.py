@@ -8,11 +8,13 @@ import sys
 import time
 from dataclasses import replace
 
+from integration.adapters.mqtt import mqtt_settings
 from integration.config import ServiceConfig
 from integration.core.readings import Tick
 from integration.messages import InboundMessage
 from integration.pipeline import PipelineOutputs
-from integration.service import TICK_DRAIN_WAIT_S, Service, mqtt_settings
+from integration.service import Service
+from integration.ticker import TICK_DRAIN_WAIT_S
 from tests.e2e.helpers import service_config
 from tests.mosquitto import Mosquitto
 

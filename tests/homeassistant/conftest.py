@@ -18,6 +18,7 @@ def home_assistant(
     ha = HomeAssistant(ha_venv(), tmp_path_factory.mktemp("homeassistant"), mosquitto.port)
     ha.add_config(
         f"""\
+logbook:
 lovelace:
   mode: storage
   dashboards:

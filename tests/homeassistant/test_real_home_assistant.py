@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from ruamel.yaml import YAML
 
 from integration import __version__
+from integration.adapters.actions import PERSISTENT_NOTIFICATION, night_statistics
 from integration.adapters.ha_discovery import (
     EVENT_TYPES,
     BandCommand,
@@ -28,13 +30,15 @@ from integration.adapters.ha_discovery import (
     SummaryNowCommand,
     command_topics,
     discovery_messages,
+    movement_message,
     parse_command,
     room_topics,
 )
+from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.store import Store
 from integration.config import ServiceConfig
-from integration.core.events import MovementEvent, MovementKind
-from integration.core.summary import NightAccumulator, NightSummary, render_text
+from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
+from integration.core.summary import NightAccumulator, NightSummary, SleepEstimate, render_text
 from integration.service import Service
 from tests.homeassistant.hass import DASHBOARD, DASHBOARD_URL_PATH, HomeAssistant
 from tests.mosquitto import Mosquitto
@@ -160,6 +164,7 @@ def entity_ids(room: str) -> dict[str, str]:
         f"button.{room}_reject_spasm": "",
         f"button.{room}_report_spasm": "",
         f"sensor.{room}_latest_spasm_label": "",
+        f"sensor.{room}_last_movement": "",
     }
 
 
@@ -224,6 +229,7 @@ def test_every_entity_has_its_state_unit_and_attributes(
             "switch.bedroom_pause": "off",
             "button.bedroom_summary_now": "unknown",
             "event.bedroom_movement": "unknown",
+            "sensor.bedroom_last_movement": "unknown",
         },
     )
 
@@ -233,7 +239,9 @@ def test_every_entity_has_its_state_unit_and_attributes(
     assert attributes["sensor.bedroom_temperature"]["friendly_name"] == "Bedroom Temperature"
     assert attributes["sensor.bedroom_comfort_status"]["device_class"] == "enum"
     assert attributes["sensor.bedroom_spasms_tonight"]["state_class"] == "total_increasing"
-    assert attributes["sensor.bedroom_last_night_spasms"]["state_class"] == "measurement"
+    # Last night's figures reach HA's statistics one row a night (below), never as hourly
+    # means of the sensor, which would blend two nights into a day.
+    assert "state_class" not in attributes["sensor.bedroom_last_night_spasms"]
     last_night = attributes["sensor.bedroom_last_night"]
     assert last_night["text"] == render_text(summary)
     assert last_night["spasm_count"] == 5
@@ -370,8 +378,11 @@ async def test_dashboard_loads_and_names_only_existing_entities(
     )
     assert dashboard == YAML(typ="safe").load(DASHBOARD.read_text())
     named = set(dashboard_entities(dashboard))
-    assert named
-    assert named <= set(home_assistant.states())
+    statistics = {name for name in named if name.startswith("smart_bedroom:")}
+    assert named - statistics
+    assert named - statistics <= set(home_assistant.states())
+    written = {str(a.data["statistic_id"]) for a in night_statistics(sleep_night("bedroom"))}
+    assert statistics == written  # the trend charts read what the service imports
 
     markdown = next(card for card in dashboard["views"][0]["cards"] if card["type"] == "markdown")
     rendered = await render_template(home_assistant, markdown["content"])
@@ -512,3 +523,119 @@ async def test_not_a_spasm_pressed_in_home_assistant_labels_the_event_and_the_co
     assert last_night["labels"] == {"confirmed": 0, "rejected": 1, "unlabelled": 4, "missed": 0}
     assert "1 not a spasm (not counted)" in last_night["text"]
     assert problems_in_log(home_assistant, log_mark) == []
+
+
+def jerks_night(room_id: str, name: str, bed_time: float, jerks: int) -> NightSummary:
+    night = NightAccumulator(room_id, name, bed_time, ZoneInfo("UTC"))
+    for index in range(jerks):
+        start = bed_time + 3600 + index * 30
+        night.add_event(MovementEvent(room_id, MovementKind.JERK, start, start + 1, 4.0, 0.9, True))
+    return night.finish(bed_time + 8 * 3600)
+
+
+def sleep_night(room_id: str) -> NightSummary:
+    """A night with every figure known, a sleep estimate too."""
+    night = night_summary(room_id, "Bedroom")
+    sleep = SleepEstimate(efficiency=0.9, asleep_min=400, awake_min=44, scored_min=444)
+    return dataclasses.replace(night, sleep=sleep)
+
+
+async def drain(actions: HomeAssistantActions) -> None:
+    worker = asyncio.create_task(actions.run())
+    try:
+        async with asyncio.timeout(30):
+            await actions.wait_idle()
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+async def test_each_night_is_one_value_in_home_assistants_long_term_statistics(
+    home_assistant: HomeAssistant,
+) -> None:
+    """Imported over the WebSocket API; a daily chart reads one night a day, never a blend."""
+    log_mark = len(home_assistant.log_text())
+    nights = [
+        jerks_night("attic", "Attic", BED_TIME - 86400, 2),
+        jerks_night("attic", "Attic", BED_TIME, 7),
+    ]
+    actions = HomeAssistantActions(home_assistant.url, home_assistant.token)
+    for night in nights:
+        for action in night_statistics(night):
+            actions.submit(action)
+    await drain(actions)
+    assert (actions.counters.sent, actions.counters.parked) == (4, 0)  # 2 nights x 2 figures
+    statistic_id = "smart_bedroom:attic_spasms_per_night"
+    query = {
+        "type": "recorder/statistics_during_period",
+        "start_time": datetime.fromtimestamp(BED_TIME - 3 * 86400, UTC).isoformat(),
+        "statistic_ids": [statistic_id],
+        "period": "day",
+        "types": ["mean"],
+    }
+    rows: list[dict[str, Any]] = []
+    for _attempt in range(50):  # the recorder writes imports from its queue, shortly after
+        rows = (await websocket_command(home_assistant, query)).get(statistic_id, [])
+        if len(rows) == 2:
+            break
+        await asyncio.sleep(0.2)
+    days = [datetime.fromtimestamp(row["start"] / 1000, UTC).date().isoformat() for row in rows]
+    assert days == [nights[0].night_date, nights[1].night_date] == ["2026-11-22", "2026-11-23"]
+    assert [row["mean"] for row in rows] == [2.0, 7.0]
+    listed = await websocket_command(
+        home_assistant, {"type": "recorder/list_statistic_ids", "statistic_type": "mean"}
+    )
+    (meta,) = [m for m in listed if m["statistic_id"] == statistic_id]
+    assert (meta["name"], meta["source"]) == ("Attic spasm-like events per night", "smart_bedroom")
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+async def test_the_logbook_names_every_event_even_when_two_share_a_moment(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "den", "Den")
+    publish_room(mosquitto, config, STATE)
+    await asyncio.to_thread(
+        wait_for_states, home_assistant, {"sensor.den_last_movement": "unknown"}
+    )
+    since = datetime.now(UTC).isoformat()
+    t = BED_TIME + 3600
+    together = [
+        MovementEvent("den", MovementKind.JERK, t, t + 0.8, 11.84, 0.9, True),
+        MovementEvent("den", MovementKind.CLONUS, t, t + 4.2, 6.0, 0.8, True),
+    ]
+    publish(mosquitto, [movement_message(config, e)[:2] for e in together], retain=False)
+
+    def logged() -> list[str]:
+        entries = home_assistant.request(
+            "GET", f"/api/logbook/{since}?entity=sensor.den_last_movement"
+        )
+        return [entry.get("state") for entry in entries]
+
+    home_assistant.wait_until(lambda: len(logged()) == 2, "two logbook entries")
+    assert logged() == [
+        "23:30:00 jerk, 0.8 s, peak 11.8 times resting, spasm-like",
+        "23:30:00 clonus, 4.2 s, peak 6.0 times resting, spasm-like",
+    ]
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+async def test_each_notification_keeps_its_own_slot_in_home_assistant(
+    home_assistant: HomeAssistant,
+) -> None:
+    """The morning summary does not replace the night's episode notice: both stay visible."""
+    summary_id, episode_id = (
+        "smart_bedroom_attic_summary_2026-11-23",
+        "smart_bedroom_attic_episode_1",
+    )
+    actions = HomeAssistantActions(home_assistant.url, home_assistant.token)
+    for notification_id, title in ((episode_id, "Restless"), (summary_id, "Attic: last night")):
+        data = {"title": title, "message": "text", "notification_id": notification_id}
+        actions.submit(Action("attic", BED_TIME, ActionKind.NOTIFY, PERSISTENT_NOTIFICATION, data))
+    await drain(actions)
+    shown = await websocket_command(home_assistant, {"type": "persistent_notification/get"})
+    ids = {n["notification_id"]: n["title"] for n in shown}
+    assert ids[episode_id] == "Restless"
+    assert ids[summary_id] == "Attic: last night"
