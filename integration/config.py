@@ -14,12 +14,19 @@ from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from integration.core.readings import SensorKind
 from integration.errors import ConfigError, Problem
 from integration.messages import PayloadFormat, SensorSpec
-from integration.yamlfile import Check, load_model
+from integration.yamlfile import Check, FieldError, load_model
 
 # Ids become parts of MQTT topics, HA unique_ids and URLs: a strict slug keeps them from
 # injecting topic levels, wildcards or markup.
@@ -97,6 +104,22 @@ class HomeAssistantConfig(_Strict):
             raise ValueError("the URL names no host (like http://homeassistant.local:8123)")
         return url
 
+    @property
+    def websocket_url(self) -> str:
+        """HA's WebSocket API: `<url>/api/websocket`, or `/core/websocket` via the Supervisor."""
+        return websocket_url(self.url)
+
+
+def websocket_url(url: str) -> str:
+    """The WebSocket API of the HA at REST `url` (http→ws, https→wss).
+
+    Through the Supervisor (an add-on's `http://supervisor/core`) it is `/core/websocket`;
+    HA itself serves it at `/api/websocket`.
+    """
+    base = url.rstrip("/")
+    socket = "ws" + base.removeprefix("http")
+    return socket + ("/websocket" if urlsplit(base).hostname == "supervisor" else "/api/websocket")
+
 
 class SensorConfig(_Strict):
     """One sensor: what it measures, where it publishes, and in which vendor shape."""
@@ -122,17 +145,24 @@ class SensorConfig(_Strict):
             raise ValueError(problem)
         return topic
 
-    @model_validator(mode="after")
-    def _unit_fits_kind(self) -> Self:
-        allowed = _UNITS[self.kind]
-        if self.side == "partner" and self.kind is not SensorKind.MOTION:
-            raise ValueError("side: partner is for motion sensors (a partner-side accelerometer)")
-        if self.unit is not None and self.unit not in allowed:
-            choices = ", ".join(sorted(allowed)) or "none"
-            raise ValueError(
-                f"unit {self.unit!r} does not fit a {self.kind} sensor (use: {choices})"
-            )
-        return self
+    # Field validators, not one for the model: each problem lands on its own line (`unit:`),
+    # and is reported even when another field of the sensor is wrong too. `kind` comes first.
+    @field_validator("unit")
+    @classmethod
+    def _unit_fits_kind(cls, unit: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if unit is not None and kind is not None and unit not in _UNITS[kind]:
+            choices = ", ".join(sorted(_UNITS[kind])) or "none"
+            raise ValueError(f"unit {unit!r} does not fit a {kind} sensor (use: {choices})")
+        return unit
+
+    @field_validator("side")
+    @classmethod
+    def _partner_is_motion(cls, side: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        if side == "partner" and kind is not None and kind is not SensorKind.MOTION:
+            raise ValueError("partner is for motion sensors only (a partner-side accelerometer)")
+        return side
 
 
 class ActuatorConfig(_Strict):
@@ -147,14 +177,22 @@ class ActuatorConfig(_Strict):
     payload_on: str = "ON"
     payload_off: str = "OFF"
 
+    @field_validator("command_topic")
+    @classmethod
+    def _no_wildcards(cls, topic: str | None) -> str | None:
+        if topic is not None and any(c in topic for c in "+#"):
+            raise ValueError("command_topic must not contain MQTT wildcards + or #")
+        return topic
+
     @model_validator(mode="after")
     def _one_way_to_command(self) -> Self:
         if (self.entity_id is None) == (self.command_topic is None):
             raise ValueError("give exactly one of entity_id (via HA) or command_topic (via MQTT)")
-        if self.command_topic is not None and any(c in self.command_topic for c in "+#"):
-            raise ValueError("command_topic must not contain MQTT wildcards + or #")
         if self.role == "climate" and not (self.entity_id or "").startswith("climate."):
-            raise ValueError("a climate actuator is an HA climate.* entity (give entity_id)")
+            raise FieldError(
+                "entity_id" if self.entity_id else "role",
+                "a climate actuator is an HA climate.* entity (give entity_id)",
+            )
         return self
 
 
@@ -172,9 +210,12 @@ class RoomConfig(_Strict):
             ("sensor", [s.id for s in self.sensors]),
             ("actuator", [a.id for a in self.actuators]),
         ):
-            dupes = sorted({i for i in ids if ids.count(i) > 1})
-            if dupes:
-                raise ValueError(f"{what} id {dupes[0]!r} is used twice in room {self.id!r}")
+            again = _first_repeat(ids)
+            if again is not None:
+                raise FieldError(
+                    (f"{what}s", again, "id"),
+                    f"{what} id {ids[again]!r} is used twice in room {self.id!r}",
+                )
         return self
 
 
@@ -212,7 +253,7 @@ class DashboardConfig(_Strict):
     @model_validator(mode="after")
     def _token_beyond_localhost(self) -> Self:
         if self.host not in {"127.0.0.1", "::1", "localhost"} and self.token is None:
-            raise ValueError(f"a dashboard on {self.host} needs a token (env: or file:)")
+            raise FieldError("host", f"a dashboard on {self.host} needs a token (env: or file:)")
         return self
 
 
@@ -240,9 +281,9 @@ class ServiceConfig(_Strict):
     @model_validator(mode="after")
     def _unique_rooms(self) -> Self:
         ids = [room.id for room in self.rooms]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"room id {dupes[0]!r} is used twice")
+        again = _first_repeat(ids)
+        if again is not None:
+            raise FieldError(("rooms", again, "id"), f"room id {ids[again]!r} is used twice")
         return self
 
     @property
@@ -271,6 +312,16 @@ class ServiceConfig(_Strict):
     def availability_topic(self) -> str:
         """Where this instance says online/offline (retained; offline is the MQTT will)."""
         return f"{self.mqtt.base_topic}/availability"
+
+
+def _first_repeat(ids: list[str]) -> int | None:
+    """The index of the first id that an earlier one already took, or None."""
+    seen: set[str] = set()
+    for index, item in enumerate(ids):
+        if item in seen:
+            return index
+        seen.add(item)
+    return None
 
 
 def topic_filter_problem(topic: str) -> str | None:
@@ -380,3 +431,30 @@ def resolve_secret(ref: SecretRef | None, environ: Mapping[str, str] | None = No
                 [Problem(ref.file, None, "", f"cannot read secret file: {err.strerror}")]
             ) from err
     return None
+
+
+def unset_secret_reason(
+    ref: SecretRef | None, field: str, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Why `resolve_secret(ref)` gives no secret, naming `field` (never the secret); else None.
+
+    For a warning when a service refuses us: "mqtt.password: environment variable
+    MQTT_PASSWORD is not set" says what to fix where "not authorised" does not.
+    """
+    if ref is None:
+        return f"no {field} in the config"
+    env = os.environ if environ is None else environ
+    if ref.env is not None and env.get(ref.env):
+        return None
+    reasons = []
+    if ref.env is not None:
+        state = "is empty" if ref.env in env else "is not set"
+        reasons.append(f"environment variable {ref.env} {state}")
+    if ref.file is not None:
+        try:
+            if ref.file.read_text(encoding="utf-8").strip():
+                return None
+            reasons.append(f"secret file {ref.file} is empty")
+        except (OSError, UnicodeDecodeError) as err:
+            reasons.append(f"cannot read secret file {ref.file}: {_why(err)}")
+    return f"{field}: {' and '.join(reasons)}"

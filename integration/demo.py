@@ -49,6 +49,7 @@ class DemoResult:
 
     broker: str
     speed: float
+    start: float  # the simulated night's start (UTC epoch seconds): replay it with NightSpec
     published: int
     wall_s: float
     summaries: tuple[NightSummary, ...]
@@ -161,6 +162,7 @@ async def run_demo(
             result = DemoResult(
                 broker=broker,
                 speed=speed,
+                start=spec.start,
                 published=sent,
                 wall_s=wall_s,
                 summaries=tuple(summaries),

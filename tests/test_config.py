@@ -84,14 +84,14 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
         (
             "        format: zigbee2mqtt",
             "        format: zigbee2mqtt\n        unit: g",
-            ":6: rooms[0].sensors[0]: unit 'g' does not fit a temperature sensor",
+            ":10: rooms[0].sensors[0].unit: unit 'g' does not fit a temperature sensor",
         ),
         ("    name: Bedroom\n", "", ":3: rooms[0].name: required, but missing"),
         (
             "        format: zigbee2mqtt\n",
             "        format: zigbee2mqtt\n    actuators:\n      - id: heat\n        role: climate\n"
             "        command_topic: cmnd/heat/POWER\n",
-            ":11: rooms[0].actuators[0]: a climate actuator is an HA climate.* entity",
+            ":12: rooms[0].actuators[0].role: a climate actuator is an HA climate.* entity",
         ),
     ],
     ids=["timezone", "kind", "wildcard", "room-id", "unknown-key", "unit", "missing", "climate"],
@@ -114,8 +114,94 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     text = MINIMAL + MINIMAL.split("rooms:\n")[1]
-    problems = problems_of(write(tmp_path, text))
-    assert any("room id 'bedroom' is used twice" in p for p in problems), problems
+    path = write(tmp_path, text)
+    # At the second room's id, the one to rename, not at the file's first line.
+    assert problems_of(path) == [f"{path}:10: rooms[1].id: room id 'bedroom' is used twice"]
+
+
+# Every problem with one field lands on that field's own line, under a path ending in its name,
+# even when a check needs another field (the sensor's kind) or the whole model (duplicate ids).
+FIELD_CASES = {
+    "unit": (
+        "        unit: kelvinish\n",
+        "rooms[0].sensors[0].unit: unit 'kelvinish' does not fit a temperature sensor (use: C, F)",
+    ),
+    "side": (
+        "        side: partner\n",
+        "rooms[0].sensors[0].side: partner is for motion sensors only (a partner-side "
+        "accelerometer)",
+    ),
+    "rate_hz": (
+        "        rate_hz: 0\n",
+        "rooms[0].sensors[0].rate_hz: Input should be greater than or equal to 1 (got 0)",
+    ),
+    "field": (
+        "        field: [temperature]\n",
+        "rooms[0].sensors[0].field: Input should be a valid string (got ['temperature'])",
+    ),
+}
+
+
+@pytest.mark.parametrize(("line", "expected"), FIELD_CASES.values(), ids=FIELD_CASES.keys())
+def test_a_field_problem_lands_on_the_fields_own_line(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    path = write(tmp_path, MINIMAL + line)
+    assert problems_of(path) == [f"{path}:10: {expected}"]
+
+
+def test_every_wrong_field_of_a_sensor_is_reported_each_at_its_line(tmp_path: Path) -> None:
+    text = MINIMAL + "        unit: kelvinish\n        rate_hz: 0\n        side: partner\n"
+    path = write(tmp_path, text)
+    assert problems_of(path) == [
+        f"{path}:10: rooms[0].sensors[0].unit: unit 'kelvinish' does not fit a temperature "
+        "sensor (use: C, F)",
+        f"{path}:11: rooms[0].sensors[0].rate_hz: Input should be greater than or equal to 1 "
+        "(got 0)",
+        f"{path}:12: rooms[0].sensors[0].side: partner is for motion sensors only (a "
+        "partner-side accelerometer)",
+    ]
+
+
+MODEL_CASES = {
+    "duplicate-sensor": (
+        "      - id: temp\n        kind: humidity\n        topic: z2m/h\n",
+        "rooms[0].sensors[1].id: sensor id 'temp' is used twice in room 'bedroom'",
+    ),
+    "climate-entity": (
+        "    actuators:\n      - id: heat\n        role: climate\n"
+        "        entity_id: switch.heater\n",
+        "rooms[0].actuators[0].entity_id: a climate actuator is an HA climate.* entity "
+        "(give entity_id)",
+    ),
+    "command-wildcard": (
+        "    actuators:\n      - id: fan\n        role: fan\n        command_topic: cmnd/+/set\n",
+        "rooms[0].actuators[0].command_topic: command_topic must not contain MQTT wildcards + or #",
+    ),
+    "dashboard-host": (
+        "dashboard:\n  port: 8080\n  host: 0.0.0.0\n",
+        "dashboard.host: a dashboard on 0.0.0.0 needs a token (env: or file:)",
+    ),
+}
+
+
+@pytest.mark.parametrize(("extra", "expected"), MODEL_CASES.values(), ids=MODEL_CASES.keys())
+def test_a_check_across_fields_lands_on_the_field_to_change(
+    tmp_path: Path, extra: str, expected: str
+) -> None:
+    text = MINIMAL + extra
+    path = write(tmp_path, text)
+    field = expected.split(":", 1)[0].rsplit(".", 1)[-1]
+    line = max(i for i, row in enumerate(text.splitlines(), 1) if f"{field}:" in row)
+    assert problems_of(path) == [f"{path}:{line}: {expected}"]
+
+
+def test_a_key_the_file_writes_as_a_number_is_still_located(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "        1: one\n")
+    assert problems_of(path) == [
+        f"{path}:10: rooms[0].sensors[0].1: unknown key "
+        + "(check the spelling; see the commented example)"
+    ]
 
 
 def test_python_tags_are_not_constructed(tmp_path: Path) -> None:

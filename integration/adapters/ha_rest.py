@@ -49,7 +49,7 @@ from homeassistant_api.errors import HomeassistantAPIError
 
 from integration.adapters.actions import PERSISTENT_NOTIFICATION
 from integration.backoff import retry_delay
-from integration.config import ServiceConfig, resolve_secret
+from integration.config import ServiceConfig, resolve_secret, websocket_url
 from integration.core.events import Action, ActionKind
 from integration.watchers import Watchers
 
@@ -282,6 +282,7 @@ class HomeAssistantActions:
         request_timeout_s: float = REQUEST_TIMEOUT_S,
         on_done: Callable[[Action], None] | None = None,
         on_parked: Callable[[Action, str], None] | None = None,
+        websocket: str | None = None,
     ) -> None:
         """Queue and retry in the background; `on_done(action)` hears when one is finished.
 
@@ -291,6 +292,7 @@ class HomeAssistantActions:
         between probes while idle.
         """
         self._url = url.rstrip("/") + "/api/"
+        self._websocket_url = websocket or websocket_url(url)
         self.on_done = on_done
         self.on_parked = on_parked
         self._token = token
@@ -488,7 +490,7 @@ class HomeAssistantActions:
         session = self._websocket_session
         if session is None:
             return Verdict(Outcome.RETRY, HaState.UNAVAILABLE, "not running")
-        url = self._url.replace("http", "ws", 1) + "websocket"
+        url = self._websocket_url
         try:
             async with asyncio.timeout(self._request_timeout_s):
                 async with session.ws_connect(url, max_msg_size=MAX_ANSWER_BYTES) as socket:
@@ -577,4 +579,4 @@ def home_assistant_actions(config: ServiceConfig) -> HomeAssistantActions | None
     if not token:
         _LOGGER.warning("Home Assistant: no token found (%s); HA actions are off", ha.token)
         return None
-    return HomeAssistantActions(ha.url, token)
+    return HomeAssistantActions(ha.url, token, websocket=ha.websocket_url)

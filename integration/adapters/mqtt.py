@@ -44,7 +44,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 from integration.adapters.payloads import MAX_PAYLOAD_BYTES
 from integration.backoff import retry_delay
 from integration.clock import Clock
-from integration.config import ServiceConfig, TlsConfig, resolve_secret, tls_problems
+from integration.config import (
+    ServiceConfig,
+    TlsConfig,
+    resolve_secret,
+    tls_problems,
+    unset_secret_reason,
+)
 from integration.messages import InboundMessage
 from integration.watchers import Watchers
 
@@ -127,6 +133,8 @@ class MqttSettings:
     # cannot eat the memory of a small machine.
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
     backoff_max_s: float = 60.0
+    # Why no password resolved (never the password): told when the broker refuses us.
+    password_unset: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,10 +496,28 @@ class MqttConnection:
     def _log_unavailable(self, exc: aiomqtt.MqttError) -> None:
         level = logging.DEBUG if self._outage_logged else logging.WARNING
         s = self._settings
+        why = self._tls_file_problem() or exc
         _LOGGER.log(
-            level, "broker %s:%d unavailable: %s", s.host, s.port, self._tls_file_problem() or exc
+            level,
+            "broker %s:%d unavailable: %s%s",
+            s.host,
+            s.port,
+            why,
+            self._missing_password(exc),
         )
         self._outage_logged = True
+
+    def _missing_password(self, exc: aiomqtt.MqttError) -> str:
+        """When the broker refused a username that came with no password: that, and why none.
+
+        "Not authorized" alone sends a person to the broker's password file; an unset
+        variable is the likelier cause. Names where the password comes from, never the value.
+        """
+        s = self._settings
+        if not _is_auth_failure(exc) or s.username is None or s.password:
+            return ""
+        why = f" ({s.password_unset})" if s.password_unset else ""
+        return f" — no password is set for user {s.username!r}{why}"
 
     def _tls_file_problem(self) -> str | None:
         """Which certificate file failed, when one did: OpenSSL's own error names none.
@@ -544,6 +570,7 @@ def mqtt_settings(config: ServiceConfig) -> MqttSettings:
         client_id=mqtt.client_id,
         username=mqtt.username,
         password=resolve_secret(mqtt.password),
+        password_unset=unset_secret_reason(mqtt.password, "mqtt.password"),
         tls=mqtt.tls.enabled,
         ca_file=str(mqtt.tls.ca_file) if mqtt.tls.ca_file else None,
         cert_file=str(mqtt.tls.cert_file) if mqtt.tls.cert_file else None,

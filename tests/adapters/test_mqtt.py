@@ -20,7 +20,9 @@ from integration.adapters.mqtt import (
     ConnectionState,
     MqttConnection,
     MqttSettings,
+    mqtt_settings,
 )
+from integration.config import load_config
 from integration.messages import InboundMessage
 from tests.mosquitto import Mosquitto
 from tests.relay import CuttableLink
@@ -252,6 +254,102 @@ async def test_refused_credentials_wait_the_maximum_delay(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [r.getMessage() for r in warnings] == [
         # Mosquitto 2.0 answers "not authorised" (3.1.1 code 5) to a wrong password too.
+        f"broker 127.0.0.1:{mosquitto.password_port} unavailable: [code:135] Not authorized"
+    ]
+    assert "not-the-password" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("password", "environ", "why"),
+    [
+        (
+            "  password: {env: SB_TEST_MQTT_PASSWORD}\n",
+            {},
+            "mqtt.password: environment variable SB_TEST_MQTT_PASSWORD is not set",
+        ),
+        (
+            "  password: {env: SB_TEST_MQTT_PASSWORD}\n",
+            {"SB_TEST_MQTT_PASSWORD": ""},
+            "mqtt.password: environment variable SB_TEST_MQTT_PASSWORD is empty",
+        ),
+        ("", {}, "no mqtt.password in the config"),
+        (
+            "  password: {env: SB_TEST_MQTT_PASSWORD, file: EMPTY}\n",
+            {},
+            "mqtt.password: environment variable SB_TEST_MQTT_PASSWORD is not set and "
+            "secret file EMPTY is empty",
+        ),
+    ],
+    ids=["variable-unset", "variable-empty", "no-password", "variable-unset-file-empty"],
+)
+async def test_a_refused_user_without_a_password_is_told_why_there_is_none(
+    mosquitto: Mosquitto,
+    unique_topic: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    password: str,
+    environ: dict[str, str],
+    why: str,
+) -> None:
+    empty = tmp_path / "mqtt-password"
+    empty.write_text("\n", encoding="utf-8")
+    monkeypatch.delenv("SB_TEST_MQTT_PASSWORD", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "smart-bedroom.yaml"
+    path.write_text(
+        "mqtt:\n"
+        f"  host: {mosquitto.host}\n"
+        f"  port: {mosquitto.password_port}\n"
+        f"  username: {mosquitto.username}\n"
+        + password.replace("EMPTY", str(empty))
+        + "rooms:\n  - id: bedroom\n    name: Bedroom\n    sensors:\n"
+        "      - {id: t, kind: temperature, topic: z2m/t}\n",
+        encoding="utf-8",
+    )
+    settings = replace(
+        mqtt_settings(load_config(path)),
+        client_id="sb-" + unique_topic.rsplit("/", 1)[-1][:16],
+        availability_topic=f"{unique_topic}/availability",
+        backoff_max_s=45.0,
+    )
+    conn = MqttConnection(settings, [], FakeClock())
+    async with running(conn):
+        await wait_state(conn, ConnectionState.AUTH_FAILED)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"broker 127.0.0.1:{mosquitto.password_port} unavailable: [code:135] Not authorized"
+        f" — no password is set for user {mosquitto.username!r} ({why.replace('EMPTY', str(empty))})"
+    ]
+
+
+async def test_a_refused_user_with_a_password_is_not_told_it_has_none(
+    mosquitto: Mosquitto,
+    unique_topic: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("SB_TEST_MQTT_PASSWORD", "not-the-password")
+    path = tmp_path / "smart-bedroom.yaml"
+    path.write_text(
+        f"mqtt:\n  host: {mosquitto.host}\n  port: {mosquitto.password_port}\n"
+        f"  username: {mosquitto.username}\n  password: {{env: SB_TEST_MQTT_PASSWORD}}\n"
+        "rooms:\n  - id: bedroom\n    name: Bedroom\n    sensors:\n"
+        "      - {id: t, kind: temperature, topic: z2m/t}\n",
+        encoding="utf-8",
+    )
+    settings = replace(
+        mqtt_settings(load_config(path)),
+        client_id="sb-" + unique_topic.rsplit("/", 1)[-1][:16],
+        availability_topic=f"{unique_topic}/availability",
+    )
+    conn = MqttConnection(settings, [], FakeClock())
+    async with running(conn):
+        await wait_state(conn, ConnectionState.AUTH_FAILED)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
         f"broker 127.0.0.1:{mosquitto.password_port} unavailable: [code:135] Not authorized"
     ]
     assert "not-the-password" not in caplog.text

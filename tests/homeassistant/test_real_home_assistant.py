@@ -36,6 +36,7 @@ from integration.adapters.ha_discovery import (
 )
 from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.store import Store
+from integration.clock import ScaledClock
 from integration.config import ServiceConfig
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
 from integration.core.summary import NightAccumulator, NightSummary, SleepEstimate, render_text
@@ -639,3 +640,93 @@ async def test_each_notification_keeps_its_own_slot_in_home_assistant(
     ids = {n["notification_id"]: n["title"] for n in shown}
     assert ids[episode_id] == "Restless"
     assert ids[summary_id] == "Attic: last night"
+
+
+async def test_summary_now_pressed_in_home_assistant_is_tonight_so_far_never_last_night(
+    home_assistant: HomeAssistant,
+    mosquitto: Mosquitto,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mid-night, "Summary now": its own sensor and notification; last night's stay as they were."""
+    log_mark = len(home_assistant.log_text())
+    monkeypatch.setenv("SB_TEST_HA_TOKEN", home_assistant.token)
+    config = ServiceConfig.model_validate(
+        {
+            "mqtt": {
+                "host": mosquitto.host,
+                "port": mosquitto.port,
+                "client_id": "sb_so_far",
+                "base_topic": f"sb-{home_assistant.discovery_prefix}-nook",
+            },
+            "homeassistant": {
+                "url": home_assistant.url,
+                "token": {"env": "SB_TEST_HA_TOKEN"},
+                "discovery_prefix": home_assistant.discovery_prefix,
+            },
+            "dashboard": {"enabled": False},
+            "store": {"path": str(tmp_path / "history.db")},
+            "rooms": [
+                {
+                    "id": "nook",
+                    "name": "Nook",
+                    "sensors": [
+                        {"id": "t", "kind": "temperature", "topic": "z2m/nook_climate"},
+                        {"id": "occ", "kind": "occupancy", "topic": "z2m/nook_bed"},
+                    ],
+                }
+            ],
+        }
+    )
+    last_night = night_summary("nook", "Nook")
+    summary_topic = room_topics(config.mqtt.base_topic, "nook").summary
+    publish(mosquitto, [(summary_topic, json.dumps(summary_payload(last_night)))], retain=True)
+    tonight = BED_TIME + 86400  # the next evening, 22:30 UTC; a minute a second from there
+    service = Service(config, None, clock=ScaledClock(tonight, 60.0), discovery_settle_s=0.1)
+    task = asyncio.create_task(service.run())
+    try:
+        await asyncio.to_thread(
+            wait_for_states, home_assistant, {"sensor.nook_last_night": last_night.night_date}
+        )
+        publish(
+            mosquitto,
+            [
+                ("z2m/nook_bed", json.dumps({"occupancy": True})),
+                ("z2m/nook_climate", json.dumps({"temperature": 18.2})),
+            ],
+            retain=False,
+        )
+        await asyncio.to_thread(
+            wait_for_states, home_assistant, {"binary_sensor.nook_in_bed": "on"}
+        )
+        await asyncio.to_thread(
+            home_assistant.request,
+            "POST",
+            "/api/services/button/press",
+            {"entity_id": "button.nook_summary_now"},
+        )
+        await asyncio.to_thread(
+            home_assistant.wait_until,
+            lambda: (
+                home_assistant.states().get("sensor.nook_tonight_so_far", {}).get("state")
+                not in {None, "unknown", "unavailable"}
+            ),
+            "tonight so far",
+        )
+        assert service.home_assistant is not None
+        await asyncio.wait_for(service.home_assistant.wait_idle(), 30)
+        states = home_assistant.states()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    so_far = states["sensor.nook_tonight_so_far"]["attributes"]
+    assert so_far["night"] == "2026-11-24"
+    assert so_far["text"].startswith("Nook, night of Tue 24 Nov")
+    # Last night's entities are as they were: the 8-hour night with its 5 spasm-like events.
+    assert states["sensor.nook_last_night"]["state"] == "2026-11-23"
+    assert states["sensor.nook_last_night_spasms"]["state"] == "5"
+    shown = await websocket_command(home_assistant, {"type": "persistent_notification/get"})
+    titles = {n["notification_id"]: n["title"] for n in shown}
+    assert titles["smart_bedroom_nook_so_far"].startswith("Nook: tonight so far (")
+    assert problems_in_log(home_assistant, log_mark) == []
