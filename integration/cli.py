@@ -8,6 +8,7 @@ import csv
 import json
 import logging
 import math
+import os
 import signal
 import sys
 import textwrap
@@ -31,6 +32,13 @@ from integration.adapters.rawnights import find_night, read_night, stored_nights
 from integration.adapters.recording import BadLine, Recorder, RecordingWriter, read_recording
 from integration.adapters.rulefiles import load_rules, write_detection
 from integration.adapters.store import ExportTable, Store
+from integration.addon import (
+    ADDON_CONFIG_DIR,
+    OPTIONS_PATH,
+    SUPERVISOR_URL,
+    addon_launch,
+    announce,
+)
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, file_problems, load_config
 from integration.core.localtime import iso, night_bounds
@@ -44,7 +52,7 @@ from integration.core.simulation.night import (
 )
 from integration.core.summary import render_text
 from integration.demo import DemoResult, run_demo, write_demo_config
-from integration.errors import ConfigError, StoreError
+from integration.errors import ConfigError, StoreError, SupervisorError
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
 from integration.replay import ReplayResult, compare, replay, to_document
@@ -191,13 +199,71 @@ def _clock(speed: float, start: float | None) -> Clock:
 def run(config: Path | None, rules: Path | None, speed: float, start: float | None) -> None:
     """Run the service against the configured MQTT broker until stopped."""
     cfg, _pipeline = _load(config, rules, for_run=True)
+    _serve(cfg, rules, _clock(speed, start))
+
+
+def _serve(cfg: ServiceConfig, rules: Path | None, clock: Clock) -> None:
+    """The service until SIGINT or SIGTERM: `run` and `addon` start it this one way."""
     try:  # a secret file gone since the check above: one clear line, not a traceback
-        service = Service(cfg, rules, clock=_clock(speed, start))
+        service = Service(cfg, rules, clock=clock)
         asyncio.run(run_until_signalled(service.run))
     except ConfigError as err:
         for problem in err.problems:
             click.echo(str(problem), err=True)
         raise SystemExit(1) from None
+
+
+@cli.command(short_help="Inside the Home Assistant add-on: its options, the Supervisor's broker.")
+@click.option(
+    "--options",
+    "options_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=str(OPTIONS_PATH),
+    show_default=True,
+    help="the add-on's options, as the Supervisor writes them (the history goes beside them)",
+)
+@click.option(
+    "--supervisor",
+    default=SUPERVISOR_URL,
+    show_default=True,
+    help="the Supervisor's API, which names the MQTT broker",
+)
+@click.option(
+    "--addon-config",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=str(ADDON_CONFIG_DIR),
+    show_default=True,
+    help="the add-on's config folder: rules/ and the options' config_file",
+)
+def addon(options_path: Path, supervisor: str, addon_config: Path) -> None:
+    """Run as the Home Assistant add-on: no token and no broker to configure.
+
+    The options and the Supervisor (MQTT broker, Home Assistant) make the config; the service
+    then runs as `run` runs it. A problem is one line in the add-on's log, and exit code 1.
+    """
+    try:
+        launch = asyncio.run(
+            addon_launch(
+                options_path,
+                supervisor,
+                environ=os.environ,
+                addon_config=addon_config,
+                checks=_RUN_CHECKS,
+            )
+        )
+        load_rules(launch.rules_dir)
+    except SupervisorError as err:
+        click.echo(str(err), err=True)
+        raise SystemExit(1) from None
+    except ConfigError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1) from None
+    if launch.log_level is not None:
+        logging.getLogger().setLevel(launch.log_level)
+    announce(launch)
+    os.environ.update(launch.environ)  # the secrets the config names as `env:`
+    _serve(launch.config, launch.rules_dir, SystemClock())
 
 
 @cli.command(short_help="A labelled synthetic night, to a file or live over MQTT.")
@@ -635,8 +701,9 @@ def _simulator_topics(cfg: ServiceConfig) -> dict[str, str]:
                 (SensorKind.OCCUPANCY, "person"): "occupancy_topic",
                 (SensorKind.TEMPERATURE, "person"): "climate_topic",
             }.get((sensor.kind, sensor.side))
-            if key and key not in by_kind and not {"+", "#"} & set(sensor.topic):
-                by_kind[key] = sensor.topic
+            topic = sensor.topic  # None for an HA entity: the simulator publishes on MQTT
+            if key and key not in by_kind and topic is not None and not {"+", "#"} & set(topic):
+                by_kind[key] = topic
         if "accel_topic" in by_kind:
             return by_kind
     return {}

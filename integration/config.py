@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Iterable, Mapping
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyAddress,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -25,7 +27,7 @@ from pydantic import (
 
 from integration.core.readings import SensorKind
 from integration.errors import ConfigError, Problem
-from integration.messages import PayloadFormat, SensorSpec
+from integration.messages import PayloadFormat, SensorSpec, ha_entity_topic
 from integration.yamlfile import Check, FieldError, load_model
 
 # Ids become parts of MQTT topics, HA unique_ids and URLs: a strict slug keeps them from
@@ -126,7 +128,13 @@ class SensorConfig(_Strict):
 
     id: Slug
     kind: SensorKind
-    topic: str
+    source: Literal["mqtt", "homeassistant"] = Field(
+        "mqtt",
+        description="`homeassistant`: an HA entity's state (ZHA, Matter, Bluetooth, cloud "
+        "sensors), read over HA's WebSocket API, instead of an MQTT topic",
+    )
+    topic: str | None = None  # MQTT sensors: the topic (or filter) they publish on
+    entity_id: str | None = Field(None, pattern=r"^[a-z_]+\.[a-z0-9_]+$")
     format: PayloadFormat = PayloadFormat.AUTO
     field: str | None = Field(None, description="dotted JSON path to the value")
     unit: str | None = None
@@ -139,11 +147,45 @@ class SensorConfig(_Strict):
 
     @field_validator("topic")
     @classmethod
-    def _valid_filter(cls, topic: str) -> str:
-        problem = topic_filter_problem(topic)
+    def _valid_filter(cls, topic: str | None) -> str | None:
+        problem = None if topic is None else topic_filter_problem(topic)
         if problem:
             raise ValueError(problem)
         return topic
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.source == "mqtt":
+            if self.topic is None:
+                raise FieldError("topic", "an MQTT sensor needs its topic")
+            if self.entity_id is not None:
+                raise FieldError("entity_id", "entity_id is for `source: homeassistant` sensors")
+            return self
+        if self.entity_id is None:
+            raise FieldError("entity_id", "a Home Assistant sensor needs its entity_id")
+        if self.topic is not None:
+            raise FieldError(
+                "topic", "a Home Assistant sensor has no topic: it is read by entity_id"
+            )
+        if self.kind is SensorKind.MOTION:
+            raise FieldError(
+                "source",
+                "raw accelerometer samples do not pass through HA entities; use `kind: "
+                "vibration` for an HA vibration or motion binary sensor",
+            )
+        return self
+
+    @property
+    def source_topic(self) -> str:
+        """The topic its messages carry: the MQTT topic, or the HA entity's own pseudo-topic."""
+        if self.source == "homeassistant" and self.entity_id is not None:
+            return ha_entity_topic(self.entity_id)
+        return self.topic or ""
+
+    @property
+    def payload_format(self) -> PayloadFormat:
+        """How its payloads read: an HA entity's are HA's state objects."""
+        return PayloadFormat.HOMEASSISTANT if self.source == "homeassistant" else self.format
 
     # Field validators, not one for the model: each problem lands on its own line (`unit:`),
     # and is reported even when another field of the sensor is wrong too. `kind` comes first.
@@ -249,6 +291,12 @@ class DashboardConfig(_Strict):
     port: int = Field(8765, ge=0, le=65535)  # 0: any free port
     # Required for anything but localhost; sent as `Authorization: Bearer` or `?token=`.
     token: SecretRef | None = None
+    # Home Assistant's ingress, set by the add-on (HA's default port is 8099): a second listener
+    # on every interface that answers `ingress_proxy` alone, HA's Supervisor, which has already
+    # authenticated the user, so it needs no token; anyone else gets 403. None: no such listener.
+    # https://developers.home-assistant.io/docs/add-ons/presentation#ingress
+    ingress_port: int | None = Field(None, ge=0, le=65535)
+    ingress_proxy: IPvAnyAddress = IPv4Address("172.30.32.2")
 
     @model_validator(mode="after")
     def _token_beyond_localhost(self) -> Self:
@@ -286,6 +334,19 @@ class ServiceConfig(_Strict):
             raise FieldError(("rooms", again, "id"), f"room id {ids[again]!r} is used twice")
         return self
 
+    @model_validator(mode="after")
+    def _entities_need_home_assistant(self) -> Self:
+        if self.homeassistant.enabled:
+            return self
+        for r, room in enumerate(self.rooms):
+            for s, sensor in enumerate(room.sensors):
+                if sensor.source == "homeassistant":
+                    raise FieldError(
+                        ("rooms", r, "sensors", s, "source"),
+                        "reads a Home Assistant entity, but homeassistant.enabled is false",
+                    )
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         """The configured timezone, for everything a person reads."""
@@ -298,8 +359,8 @@ class ServiceConfig(_Strict):
                 room=room.id,
                 sensor_id=sensor.id,
                 kind=sensor.kind,
-                topic=sensor.topic,
-                payload_format=sensor.format,
+                topic=sensor.source_topic,
+                payload_format=sensor.payload_format,
                 field=sensor.field,
                 unit=sensor.unit,
                 rate_hz=sensor.rate_hz,

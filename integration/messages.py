@@ -33,6 +33,17 @@ class PayloadFormat(StrEnum):
     ESPHOME = "esphome"
     TASMOTA = "tasmota"
     SHELLY = "shelly"
+    HOMEASSISTANT = "homeassistant"  # an HA entity's state: {"state": "19.5", "attributes": {…}}
+
+
+# Messages from HA entities travel as MQTT's do, on a topic of their own that no broker carries:
+# the pipeline, recordings and raw nights then treat both sources alike.
+HA_ENTITY_TOPIC_PREFIX = "$homeassistant/"
+
+
+def ha_entity_topic(entity_id: str) -> str:
+    """The pseudo-topic of an HA entity's state messages (`$` topics are never published)."""
+    return HA_ENTITY_TOPIC_PREFIX + entity_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from integration.adapters.ha_discovery import (
     LabelCommand,
 )
 from integration.adapters.ha_rest import HomeAssistantActions, home_assistant_actions
+from integration.adapters.ha_states import HomeAssistantStates, home_assistant_states
 from integration.adapters.history import History
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
@@ -32,6 +33,7 @@ from integration.config import ServiceConfig
 from integration.core.events import MovementEvent, WhyValue
 from integration.core.readings import TICK_S, Tick
 from integration.core.summary import NightSummary
+from integration.messages import InboundMessage
 from integration.pipeline import Pipeline, PipelineOutputs
 from integration.ticker import Ticker
 from integration.watchers import Watchers
@@ -74,6 +76,7 @@ class Service:
             mqtt or mqtt_settings(config), [(topic, 1) for topic in topics], self.clock.now
         )
         self.home_assistant = home_assistant or home_assistant_actions(config)
+        self.entities = home_assistant_states(config, self.clock.now)  # sensors that are HA's
         self._stopping = asyncio.Event()
         self.recent_events: deque[MovementEvent] = deque(maxlen=RECENT_EVENTS)
         self.dashboard_url: str | None = None
@@ -134,6 +137,9 @@ class Service:
                     group.create_task(
                         self.raw_nights.keep(self.clock.sleep_until), name="raw-nights"
                     )
+                if self.entities is not None:
+                    group.create_task(self.entities.run(), name="home-assistant-entities")
+                    group.create_task(self._ingest_entities(self.entities), name="ingest-ha")
                 group.create_task(self._watch_rules(), name="rules-watcher")
                 try:
                     await asyncio.Future()  # until cancelled, or a task fails
@@ -184,13 +190,22 @@ class Service:
                 if command is not None:
                     await self._command(command)
             else:
-                out = self.pipeline.handle(message)
-                if self.raw_nights is not None:
-                    await self.raw_nights.take(self.pipeline.bed_rooms(message.topic), message)
-                self.metrics.messages()
-                self.metrics.rejected_total(self.pipeline.stats.rejected)
-                await self._dispatch(out)
+                await self._reading(message)
             self._watchers.notify()
+
+    async def _ingest_entities(self, source: HomeAssistantStates) -> None:
+        """HA entities' states: the same path as a sensor's MQTT message."""
+        async for message in source.messages():
+            await self._reading(message)
+            self._watchers.notify()
+
+    async def _reading(self, message: InboundMessage) -> None:
+        out = self.pipeline.handle(message)
+        if self.raw_nights is not None:
+            await self.raw_nights.take(self.pipeline.bed_rooms(message.topic), message)
+        self.metrics.messages()
+        self.metrics.rejected_total(self.pipeline.stats.rejected)
+        await self._dispatch(out)
 
     async def _command(self, command: Command) -> None:
         """A control in HA was used: tonight's band, the pause switch, summary now, a label."""

@@ -42,6 +42,11 @@ class FakeHomeAssistant:
     # error result of that code instead of success.
     commands: list[dict[str, Any]] = field(default_factory=list)
     ws_refuse: str | None = None
+    # Entities for `subscribe_entities`: id → (state, attributes); `change()` pushes a change
+    # to every subscriber, `drop_sockets()` ends every WebSocket as an HA restart does.
+    entity_states: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    subscriptions: int = 0
+    _subscribers: list[tuple[web.WebSocketResponse, int, list[str]]] = field(default_factory=list)
     fail_with: list[int] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     always: Answer | None = None
@@ -133,6 +138,9 @@ class FakeHomeAssistant:
         async for message in socket:
             command = json.loads(message.data)
             msg_id = command.pop("id")
+            if command.get("type") == "subscribe_entities":
+                await self._subscribe(socket, msg_id, list(command.get("entity_ids", [])))
+                continue
             if self.ws_refuse is not None:
                 error = {"code": self.ws_refuse, "message": "refused by the test"}
                 await socket.send_json(
@@ -144,6 +152,40 @@ class FakeHomeAssistant:
                 {"id": msg_id, "type": "result", "success": True, "result": None}
             )
         return socket
+
+    async def _subscribe(
+        self, socket: web.WebSocketResponse, msg_id: int, entity_ids: list[str]
+    ) -> None:
+        """HA's answer: the result, then every known entity's state in one `a` event."""
+        self.subscriptions += 1
+        await socket.send_json({"id": msg_id, "type": "result", "success": True, "result": None})
+        known = {
+            entity: {"s": state, "a": attributes, "c": "ctx", "lc": 0.0}
+            for entity, (state, attributes) in self.entity_states.items()
+            if entity in entity_ids
+        }
+        await socket.send_json({"id": msg_id, "type": "event", "event": {"a": known}})
+        self._subscribers.append((socket, msg_id, entity_ids))
+
+    async def change(self, entity_id: str, state: str, attributes: dict[str, Any]) -> None:
+        """An entity's new state, sent as HA sends a change (changed attributes only)."""
+        old = self.entity_states.get(entity_id, ("", {}))[1]
+        added = {k: v for k, v in attributes.items() if old.get(k) != v}
+        removed = [k for k in old if k not in attributes]
+        self.entity_states[entity_id] = (state, attributes)
+        change: dict[str, Any] = {"+": {"s": state, "a": added, "lc": 0.0}}
+        if removed:
+            change["-"] = {"a": removed}
+        for socket, msg_id, entity_ids in self._subscribers:
+            if entity_id in entity_ids and not socket.closed:
+                event = {"c": {entity_id: change}}
+                await socket.send_json({"id": msg_id, "type": "event", "event": event})
+
+    async def drop_sockets(self) -> None:
+        """End every WebSocket, as an HA restart does."""
+        subscribers, self._subscribers = self._subscribers, []
+        for socket, _msg_id, _entities in subscribers:
+            await socket.close()
 
     @staticmethod
     def _answer(answer: Answer) -> web.Response:

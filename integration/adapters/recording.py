@@ -12,15 +12,16 @@ import binascii
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, Self
 
+from integration.adapters.ha_states import home_assistant_states
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig
-from integration.messages import InboundMessage
+from integration.messages import InboundMessage, PayloadFormat
 from integration.watchers import Watchers
 
 _LOGGER = logging.getLogger(__name__)
@@ -128,10 +129,18 @@ class Recorder:
     ) -> None:
         self.out = out
         self.clock: Clock = clock or SystemClock()
-        topics = sorted({spec.topic for spec in config.sensor_specs()})
+        topics = sorted(
+            {
+                spec.topic
+                for spec in config.sensor_specs()
+                if spec.payload_format is not PayloadFormat.HOMEASSISTANT
+            }
+        )
         self.mqtt = MqttConnection(
             mqtt or mqtt_settings(config), [(topic, 1) for topic in topics], self.clock.now
         )
+        # HA entities' states are recorded too, on their pseudo-topics: they replay exactly.
+        self.ha_states = home_assistant_states(config, self.clock.now)
         self.written = 0
         self._watchers = Watchers()
 
@@ -143,12 +152,15 @@ class Recorder:
         """Record until cancelled; every line is flushed as it is written."""
         with RecordingWriter(self.out) as writer:
 
-            async def pump() -> None:
-                async for message in self.mqtt.messages():
+            async def pump(messages: AsyncIterator[InboundMessage]) -> None:
+                async for message in messages:
                     writer.write(message)
                     self.written = writer.written
                     self._watchers.notify()
 
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.mqtt.run(), name="mqtt-connection")
-                group.create_task(pump(), name="recorder")
+                group.create_task(pump(self.mqtt.messages()), name="recorder")
+                if self.ha_states is not None:
+                    group.create_task(self.ha_states.run(), name="home-assistant-entities")
+                    group.create_task(pump(self.ha_states.messages()), name="recorder-ha")

@@ -130,12 +130,7 @@ logger:
 
     def start(self) -> None:
         """Start HA, onboard a user for a token, and return once MQTT is set up."""
-        with (self.config_dir / "hass.stdout").open("ab") as output:
-            self._process = subprocess.Popen(
-                [str(self.venv / "bin" / "hass"), "-c", str(self.config_dir), "--skip-pip"],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+        self._spawn()
         try:
             self.wait_until(lambda: self._answers("/api/onboarding"), "HTTP", START_TIMEOUT_S)
             self.token = self._onboard()
@@ -143,6 +138,25 @@ logger:
         except BaseException:
             self.stop()
             raise
+
+    def restart(self) -> None:
+        """Stop HA and start it again; the owner and the token stay (HA keeps them on disk)."""
+        self.stop()
+        self._spawn()
+        try:
+            self.wait_until(lambda: self._answers("/api/onboarding"), "HTTP", START_TIMEOUT_S)
+            self.wait_until(self._mqtt_running, "MQTT set up and HA running", START_TIMEOUT_S)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self) -> None:
+        with (self.config_dir / "hass.stdout").open("ab") as output:
+            self._process = subprocess.Popen(
+                [str(self.venv / "bin" / "hass"), "-c", str(self.config_dir), "--skip-pip"],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
 
     def stop(self) -> None:
         """Stop HA cleanly (it writes its storage), killing it if it hangs."""

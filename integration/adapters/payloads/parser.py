@@ -15,6 +15,9 @@ Formats differ mostly in where the value sits, so one lookup serves them all:
   publishes bare numbers on `shellies/<id>/sensor/temperature`).
 Motion (raw accelerometer) is always JSON; see `motion.py`.
 
+homeassistant: an HA entity's state as the HA source hands it on (`{"state": "21.5",
+"attributes": {"unit_of_measurement": "°C"}}`), read like a plain value in that unit.
+
 Temperature unit, strongest first: a key that names its unit (Shelly tC/tF), then `spec.unit`,
 then the payload's own unit (Tasmota TempUnit), then °C.
 
@@ -94,6 +97,8 @@ def _parse(spec: SensorSpec, payload: bytes, t: float) -> Reading | RejectReason
         return RejectReason.EMPTY
     kind = spec.kind
     fmt = spec.payload_format
+    if fmt is PayloadFormat.HOMEASSISTANT:
+        return _home_assistant_state(spec, text, t)
     if kind is SensorKind.MOTION or not (
         fmt in _PLAIN_FORMATS or (fmt in _SNIFFED_FORMATS and text[0] not in "{[")
     ):
@@ -143,6 +148,24 @@ def _reading(spec: SensorSpec, value: Any, unit: str | None, t: float) -> Readin
     if not state:
         return RejectReason.UNAVAILABLE
     return VibrationReading(spec.room, spec.sensor_id, t, None, None)
+
+
+def _home_assistant_state(spec: SensorSpec, text: str, t: float) -> Reading | RejectReason:
+    """An HA entity's state object: its `state` text, in the unit its attributes name.
+
+    HA states are strings ("21.5", "on", "unknown", "unavailable"); a temperature entity says
+    its unit in `unit_of_measurement` ("°F" is converted). A vibration or motion binary sensor
+    turning "on" is one movement event.
+    """
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return RejectReason.MALFORMED_JSON
+    if not isinstance(doc, dict) or "state" not in doc:
+        return RejectReason.MISSING_FIELD
+    attributes = doc.get("attributes")
+    unit = attributes.get("unit_of_measurement") if isinstance(attributes, dict) else None
+    return _reading(spec, doc["state"], spec.unit or (unit if isinstance(unit, str) else None), t)
 
 
 def _vibration(spec: SensorSpec, node: Any, t: float) -> Reading | RejectReason:
