@@ -344,6 +344,11 @@ def addon(options_path: Path, supervisor: str, addon_config: Path) -> None:
     "--partner-sensor", is_flag=True, help="render a second accelerometer under the partner"
 )
 @click.option(
+    "--mmwave",
+    is_flag=True,
+    help="add an LD2410 mmWave sensor on ESPHome: presence and moving energy on their own topics",
+)
+@click.option(
     "--delivery-lag",
     "delivery_lag_s",
     type=click.FloatRange(0, 30),
@@ -374,6 +379,7 @@ def simulate(
     realistic: bool,
     partner: bool | None,
     partner_sensor: bool,
+    mmwave: bool,
     delivery_lag_s: float,
     **counts: int | None,
 ) -> None:
@@ -389,6 +395,7 @@ def simulate(
         "noise_g": noise_g,
         "coupling": coupling,
         "partner_sensor": partner_sensor,
+        "mmwave": mmwave,
         "delivery_lag_s": delivery_lag_s,
     }
     # A count not given scales with the night's length.

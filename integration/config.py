@@ -39,7 +39,9 @@ _UNITS: dict[SensorKind, frozenset[str]] = {
     SensorKind.HUMIDITY: frozenset({"%"}),
     SensorKind.MOTION: frozenset({"g", "m/s2"}),
     SensorKind.VIBRATION: frozenset(),
-    SensorKind.OCCUPANCY: frozenset(),
+    # the unit of a target distance, with `max_distance_m` (ESPHome LD2410: cm; Z2M FP1E: m)
+    SensorKind.OCCUPANCY: frozenset({"cm", "m"}),
+    SensorKind.MOVEMENT_ENERGY: frozenset({"%"}),
 }
 
 
@@ -144,6 +146,14 @@ class SensorConfig(_Strict):
         description="motion sensors only: `partner` is an accelerometer under the partner's side, "
         "used to tell their movements apart, never reported as the person's",
     )
+    max_distance_m: float | None = Field(
+        None,
+        gt=0,
+        le=10,
+        description="occupancy sensors only: an mmWave sensor's target distance (LD2410 "
+        "`detection_distance`, FP1E `target_distance`) decides: in bed when a target is this "
+        "close or closer, out of it when farther or gone",
+    )
 
     @field_validator("topic")
     @classmethod
@@ -205,6 +215,14 @@ class SensorConfig(_Strict):
         if side == "partner" and kind is not None and kind is not SensorKind.MOTION:
             raise ValueError("partner is for motion sensors only (a partner-side accelerometer)")
         return side
+
+    @field_validator("max_distance_m")
+    @classmethod
+    def _distance_is_occupancy(cls, limit: float | None, info: ValidationInfo) -> float | None:
+        kind = info.data.get("kind")
+        if limit is not None and kind is not None and kind is not SensorKind.OCCUPANCY:
+            raise ValueError("max_distance_m is for occupancy sensors only (an mmWave distance)")
+        return limit
 
 
 class ActuatorConfig(_Strict):
@@ -364,6 +382,7 @@ class ServiceConfig(_Strict):
                 field=sensor.field,
                 unit=sensor.unit,
                 rate_hz=sensor.rate_hz,
+                max_distance_m=sensor.max_distance_m,
             )
             for room in self.rooms
             for sensor in room.sensors

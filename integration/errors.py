@@ -42,6 +42,10 @@ class HomeAssistantUnavailableError(SmartBedroomError):
     """Home Assistant's API cannot be reached or refused us."""
 
 
+class SupervisorError(SmartBedroomError):
+    """Inside the add-on: the Supervisor is away, refused us, or provides no MQTT broker."""
+
+
 class StoreError(SmartBedroomError):
     """The SQLite history store failed."""
 

@@ -60,3 +60,5 @@ class SensorSpec:
     )
     unit: str | None = None  # "C"/"F" for temperature, "g"/"m/s2" for motion; None = format default
     rate_hz: float | None = None  # expected sample rate of a single-sample accelerometer
+    # Occupancy from an mmWave sensor's target distance: in bed when a target is this close.
+    max_distance_m: float | None = None

@@ -39,7 +39,9 @@ MOTION_STALE_S = 300.0
 
 
 # The sensors whose raw messages are kept a night at a time, so a night replays under new rules.
-BED_KINDS = frozenset({SensorKind.MOTION, SensorKind.VIBRATION, SensorKind.OCCUPANCY})
+BED_KINDS = frozenset(
+    {SensorKind.MOTION, SensorKind.VIBRATION, SensorKind.OCCUPANCY, SensorKind.MOVEMENT_ENERGY}
+)
 
 
 @dataclass(slots=True)

@@ -11,10 +11,19 @@ string cannot inject markup, script or style.
 With a token set, every route but `/healthz` needs `Authorization: Bearer <token>` or
 `?token=<token>`; a page opened with `?token=` carries it in its links.
 
+Behind Home Assistant's ingress (a listener of its own, `make_app(ingress_proxy=…)`) the browser
+asks HA for `/api/hassio_ingress/<token>/…`, and HA's Supervisor asks us for the rest of the path
+with the prefix in `X-Ingress-Path`. Relative URLs (links, form actions, redirects) resolve under
+the prefix as they do at `/`, so nothing needs that header. The listener answers the Supervisor's
+address alone, without a token of ours: HA has authenticated the user and names them in
+`X-Remote-User-*` (the pages show the name).
+https://developers.home-assistant.io/docs/add-ons/presentation#ingress
+
 The person's labels are the only writes, as HTML form POSTs safe against cross-site request
 forgery: a form field must carry the dashboard's CSRF token (random per start, in the pages
 only), the browser's `Sec-Fetch-Site` must say same-origin (or, from browsers without it,
-`Origin` must be this host), and the CSP's `form-action 'self'` keeps our forms on this site.
+`Origin` must be this host: behind ingress, the host the browser asked, HA's, which HA's proxy
+names in `X-Forwarded-Host`), and the CSP's `form-action 'self'` keeps our forms on this site.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from importlib.resources import files
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -48,7 +58,15 @@ from integration.core.localtime import night_bounds
 from integration.core.summary import MinuteRecord, NightSummary, render_text
 from integration.errors import LabelRefusedError, StoreError
 
-__all__ = ["Health", "Labeller", "MetricsSource", "NightHistory", "make_app", "start_dashboard"]
+__all__ = [
+    "DashboardListeners",
+    "Health",
+    "Labeller",
+    "MetricsSource",
+    "NightHistory",
+    "make_app",
+    "start_dashboard",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -62,6 +80,8 @@ _MISSING = "\u2013"  # an en dash where a night has no such figure
 # past its date, which must still be a date Python can hold.
 FIRST_NIGHT = date(1970, 1, 2)
 LAST_NIGHT = date.max - timedelta(days=2)
+# Who HA's ingress says is looking (X-Remote-User-*): shown on the pages, so kept to one short line.
+MAX_VIEWER_CHARS = 64
 
 # Autoescape on for every template: they are all HTML. StrictUndefined makes a name missing from
 # a page's context an error in the tests rather than an empty cell; templates are package data
@@ -214,8 +234,12 @@ class _Dashboard:
         room_names: Mapping[str, str],
         labeller: Labeller | None = None,
         requests: _Requests | None = None,
+        behind_ingress: bool = False,
     ) -> None:
         self.store = store
+        # Every request comes through HA's ingress proxy, so its X-Forwarded-* and X-Remote-User-*
+        # headers are the proxy's word (make_app lets no one else in).
+        self.behind_ingress = behind_ingress
         self.labeller = labeller
         self.requests = requests or _Requests()
         self.csrf = secrets.token_urlsafe(32)  # in our pages' forms only; new at each start
@@ -360,6 +384,7 @@ class _Dashboard:
             if self.labeller is not None
             else [],
             csrf=self.csrf,
+            viewer=self._viewer(request),
         )
 
     def _night_row(self, s: NightSummary, token: str) -> _NightRow:
@@ -425,6 +450,7 @@ class _Dashboard:
             ],
             label_action=f"{quote(s.night_date)}/label{token}",
             csrf=self.csrf,
+            viewer=self._viewer(request),
             actions=[
                 _ActionRow(
                     time=_local(a.t, self.zone),
@@ -441,21 +467,24 @@ class _Dashboard:
     async def label_event(self, request: web.Request) -> web.Response:
         """A label from a night page's event row; back to the page (303), or a clear refusal."""
         form = await self._trusted_form(request)
+        # Relative to .../nights/<room>/<date>/label: the night's page, prefix and all.
+        night_page = f"../{quote(request.match_info['date'])}{_token_query(request)}"
         try:
             event_id = int(str(form.get("event", "")))
             label = Label(str(form.get("label", "")))
         except ValueError:
-            return _refusal("An event number and a label (confirmed or rejected) are needed.", "./")
+            return _refusal(
+                "An event number and a label (confirmed or rejected) are needed.", night_page
+            )
         if label is Label.MISSED:
             return _refusal(
-                "A missed spasm is reported from the nights page, not on an event.", "./"
+                "A missed spasm is reported from the nights page, not on an event.", night_page
             )
         try:
             await self._labeller().label_event(event_id, label, "dashboard")
         except LabelRefusedError as err:
-            return _refusal(f"The label was not kept: {err}.", "./")
-        token = _token_query(request)
-        raise web.HTTPSeeOther(f"../{quote(request.match_info['date'])}{token}")
+            return _refusal(f"The label was not kept: {err}.", night_page)
+        raise web.HTTPSeeOther(night_page)
 
     async def report_missed(self, request: web.Request) -> web.Response:
         """The nights page's "I just had a spasm"; back to it (303), or a clear refusal."""
@@ -476,13 +505,30 @@ class _Dashboard:
             raise web.HTTPNotFound(text="labels need the running service")
         return self.labeller
 
+    def _viewer(self, request: web.Request) -> str:
+        """The HA user ingress says is looking, in one short line; empty when not behind it."""
+        if not self.behind_ingress:
+            return ""
+        headers = request.headers
+        name = headers.get("X-Remote-User-Display-Name") or headers.get("X-Remote-User-Name")
+        return " ".join((name or "").split())[:MAX_VIEWER_CHARS]
+
+    def _own_origin(self, request: web.Request) -> str:
+        """The origin our pages have in the browser: behind ingress, HA's, as its proxy says."""
+        if not self.behind_ingress:
+            return f"{request.scheme}://{request.host}"
+        # A chain of proxies appends: the first entry is the one the browser asked.
+        proto = _first(request.headers.get("X-Forwarded-Proto")) or request.scheme
+        host = _first(request.headers.get("X-Forwarded-Host")) or request.host
+        return f"{proto}://{host}"
+
     async def _trusted_form(self, request: web.Request) -> Mapping[str, object]:
         """The POSTed form, once it proves it came from one of our pages (see the module doc)."""
         site = request.headers.get("Sec-Fetch-Site")
         origin = request.headers.get("Origin")
         if site is not None and site != "same-origin":
             raise web.HTTPForbidden(text="cross-site form refused", headers=_SECURITY_HEADERS)
-        if site is None and origin is not None and origin != f"{request.scheme}://{request.host}":
+        if site is None and origin is not None and origin != self._own_origin(request):
             raise web.HTTPForbidden(text="cross-site form refused", headers=_SECURITY_HEADERS)
         if request.content_type != "application/x-www-form-urlencoded":
             raise web.HTTPUnsupportedMediaType(text="a form is expected")
@@ -595,6 +641,11 @@ def _describe(data: Mapping[str, object]) -> str:
     return ", ".join(f"{k}={v}" for k, v in data.items() if k not in ("message", "title"))
 
 
+def _first(header: str | None) -> str:
+    """The first of a header's comma-separated values, trimmed; empty when there is none."""
+    return (header or "").split(",", 1)[0].strip()
+
+
 def _token_query(request: web.Request) -> str:
     """`?token=…` for links when the page itself was opened with one, else nothing."""
     token = request.query.get("token")
@@ -623,10 +674,18 @@ def _both_widths(draw: Callable[..., str], *args: object) -> _Chart:
 
 
 def _page(
-    template: str, *, title: str, back: str | None, status: int = 200, **context: object
+    template: str,
+    *,
+    title: str,
+    back: str | None,
+    status: int = 200,
+    viewer: str = "",
+    **context: object,
 ) -> web.Response:
     """A page from `templates/`, with the security headers every page carries."""
-    document = _TEMPLATES.get_template(template).render(title=title, back=back, **context)
+    document = _TEMPLATES.get_template(template).render(
+        title=title, back=back, viewer=viewer, **context
+    )
     return web.Response(
         text=document, content_type="text/html", status=status, headers=_SECURITY_HEADERS
     )
@@ -651,6 +710,42 @@ def _token_middleware(token: str) -> Middleware:
     return require_token
 
 
+def _ingress_only(proxy: IPv4Address | IPv6Address) -> Middleware:
+    """Answer HA's ingress proxy alone: it has authenticated the user; no one else has."""
+    warned = False
+
+    @web.middleware
+    async def from_the_proxy(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal warned
+        peer = _peer_address(request)
+        if peer != proxy:
+            # Once at WARNING: a Supervisor at another address shows here; repeats at DEBUG.
+            _LOGGER.log(
+                logging.DEBUG if warned else logging.WARNING,
+                "dashboard ingress: request from %s refused (only %s, HA's ingress, is answered)",
+                peer or "an unknown address",
+                proxy,
+            )
+            warned = True
+            raise web.HTTPForbidden(
+                text="this port answers Home Assistant's ingress only", headers=_SECURITY_HEADERS
+            )
+        return await handler(request)
+
+    return from_the_proxy
+
+
+def _peer_address(request: web.Request) -> IPv4Address | IPv6Address | None:
+    """The address the connection came from (never a header); an IPv4 one as IPv4."""
+    try:
+        address = ip_address(request.remote or "")
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 @web.middleware
 async def _store_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A failing store answers 503 with the reason, and the service goes on."""
@@ -670,14 +765,32 @@ def make_app(
     token: str | None,
     room_names: Mapping[str, str],
     labeller: Labeller | None = None,
+    ingress_proxy: IPv4Address | IPv6Address | None = None,
 ) -> web.Application:
-    """The dashboard as an aiohttp application; `token` None leaves it open (localhost only)."""
+    """The dashboard as an aiohttp application; `token` None leaves it open (localhost only).
+
+    With `ingress_proxy`, it is HA's ingress listener: it answers that address alone (403 to
+    any other) and takes no token, as HA has authenticated the user.
+    """
+    if ingress_proxy is not None and token:
+        raise ValueError("an ingress listener takes no token: HA authenticates its users")
     middlewares: list[Middleware] = [_store_errors]
     if token:
         middlewares.insert(0, _token_middleware(token))
+    if ingress_proxy is not None:
+        middlewares.insert(0, _ingress_only(ingress_proxy))
     app = web.Application(middlewares=middlewares)
     app[_REQUESTS] = requests = _Requests()
-    dashboard = _Dashboard(store, zone, health, metrics, room_names, labeller, requests)
+    dashboard = _Dashboard(
+        store,
+        zone,
+        health,
+        metrics,
+        room_names,
+        labeller,
+        requests,
+        behind_ingress=ingress_proxy is not None,
+    )
     date_part = r"{date:\d{4}-\d{2}-\d{2}}"
     app.router.add_get("/", dashboard.index)
     app.router.add_get(f"/nights/{{room}}/{date_part}", dashboard.night_page)
@@ -691,41 +804,78 @@ def make_app(
     return app
 
 
+@dataclass(frozen=True, slots=True)
+class DashboardListeners:
+    """The dashboard's running listeners: direct (host:port) and HA's ingress, each if started."""
+
+    direct: web.AppRunner | None
+    ingress: web.AppRunner | None = None
+
+    async def cleanup(self) -> None:
+        """Stop every listener."""
+        for runner in (self.direct, self.ingress):
+            if runner is not None:
+                await runner.cleanup()
+
+
 async def serve_dashboard(
     config: ServiceConfig,
     store: NightHistory | None,
     health: Callable[[], Health],
     metrics: MetricsSource,
     labeller: Labeller | None = None,
-) -> tuple[web.AppRunner, str] | None:
-    """The dashboard as configured, and its address; None when off or it cannot start.
+) -> tuple[DashboardListeners, str | None] | None:
+    """The dashboard as configured, and its direct address; None when off or nothing started.
 
-    A token named but empty (an unset variable, an empty file) never serves health data open.
+    A token named but empty (an unset variable, an empty file) never serves health data open:
+    the direct listener stays off. HA's ingress listener needs no token, so it starts anyway.
     """
     settings = config.dashboard
     if not settings.enabled:
         return None
+
+    def app(token: str | None, ingress_proxy: IPv4Address | IPv6Address | None) -> web.Application:
+        return make_app(
+            store=store,
+            zone=config.zone,
+            health=health,
+            metrics=metrics,
+            token=token,
+            room_names={room.id: room.name for room in config.rooms},
+            labeller=labeller,
+            ingress_proxy=ingress_proxy,
+        )
+
+    direct: web.AppRunner | None = None
+    url: str | None = None
     token = resolve_secret(settings.token) if settings.token is not None else None
     if settings.token is not None and not token:
         _LOGGER.error("dashboard not started: its token (%s) is empty", settings.token)
+    else:
+        direct = await _start_or_log(app(token, None), settings.host, settings.port)
+    if direct is not None:
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        url = f"http://{host}:{direct.addresses[0][1]}/"
+    ingress: web.AppRunner | None = None
+    if settings.ingress_port is not None:
+        proxy = settings.ingress_proxy
+        # Every interface: the Supervisor reaches the add-on's container on HA's own network.
+        everywhere = "::" if proxy.version == 6 else "0.0.0.0"  # noqa: S104 - one address answered
+        ingress = await _start_or_log(app(None, proxy), everywhere, settings.ingress_port)
+        if ingress is not None:
+            _LOGGER.info("dashboard: Home Assistant's ingress answered from %s only", proxy)
+    if direct is None and ingress is None:
         return None
-    app = make_app(
-        store=store,
-        zone=config.zone,
-        health=health,
-        metrics=metrics,
-        token=token,
-        room_names={room.id: room.name for room in config.rooms},
-        labeller=labeller,
-    )
+    return DashboardListeners(direct, ingress), url
+
+
+async def _start_or_log(app: web.Application, host: str, port: int) -> web.AppRunner | None:
+    """`start_dashboard`, or None with the reason logged when the port cannot be had."""
     try:
-        runner = await start_dashboard(app, settings.host, settings.port)
+        return await start_dashboard(app, host, port)
     except OSError as err:
-        _LOGGER.error("dashboard not started on %s:%d: %s", settings.host, settings.port, err)
+        _LOGGER.error("dashboard not started on %s:%d: %s", host, port, err)
         return None
-    port = runner.addresses[0][1]
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    return runner, f"http://{host}:{port}/"
 
 
 class _ServerLog(logging.Logger):

@@ -21,8 +21,22 @@ a tolerance each side): heating starts within `edge_margin` of `low` and stops `
 `hysteresis` below `high`; cooling mirrors it, so the two never meet. The wide dead band is why
 it switches less. Within `schedule_lead_s` before the band changes, every edge moves toward the
 next band's, still inside the current band, so the room is already on its way when the band
-steps; this is why it is in band more. A trend predictor was tried and left out: on the
-simulated nights (`python -m bench.comfort`) it added switches and no comfort.
+steps; this is why it is in band more. Then the room: the controller learns it.
+
+Learning the room: a room keeps moving after a switch — a radiator stays hot, an AC keeps
+blowing cold for minutes, walls give back heat, and the sensors see the air minutes late. After
+each start and stop the controller watches the fused temperature run on in its old direction
+until it turns (`Anticipation`): how far (the undershoot after a start, the overshoot after a
+stop) and how long (the room's lag). It keeps a running mean per direction, bounded, starting
+from nothing (the safe default: act at the edges), and switches that much ahead: heating starts
+`undershoot` above its start point and stops `overshoot` before its stop point, and cooling
+mirrors it. What it learned survives a restart (`learned()`), is shown in `why`, and is
+re-learned continually, so a room that changes (a window left ajar) is followed.
+
+Never heat and cool against each other: after heating stops, cooling waits `reverse_min_s`
+(and back) unless the room is a degree out of the band; and it never cools a room below the
+middle of the band it is in or heading for (the next band, within the lead), nor heats one
+above it.
 
 Invariants:
 - An actuator is switched on only after it has been off for `min_off_s` and off only after it
@@ -48,6 +62,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -199,6 +214,18 @@ class ComfortSettings(BaseModel):
     min_off_s: float = Field(
         default=300.0, ge=0, le=3600, description="shortest rest of an actuator"
     )
+    reverse_min_s: float = Field(
+        default=1800.0,
+        ge=0,
+        le=7200,
+        description="after heating stops, cooling waits this long (and back), unless the room "
+        "has left the band: heating and cooling never take turns",
+    )
+    learn: bool = Field(
+        default=True,
+        description="learn how far the room overshoots and undershoots (sensor and heater lag) "
+        "and switch that much ahead",
+    )
     blind_policy: Literal["hold", "safe_off"] = Field(
         default="hold", description="with every sensor stale: keep what runs, or turn all off"
     )
@@ -314,6 +341,161 @@ class Edges:
     cool_off_c: float
 
 
+# --- learning the room ---------------------------------------------------------------------
+
+# A room this far out of its band may change direction before `reverse_min_s` has passed.
+REVERSE_ANYWAY_C = 1.0
+# A run this long (or three learned lags, if longer) that has not changed how the room drifts
+# by NO_EFFECT_C_PER_H is an actuator that does nothing: a window open, a heater unplugged, a
+# radiator valve shut. It stops, is reported, and is tried again after NO_EFFECT_RETRY_S.
+NO_EFFECT_S = 1800.0
+NO_EFFECT_C_PER_H = 0.2
+NO_EFFECT_RETRY_S = 3600.0
+# Before a band change this far off, runs already stop where the band after it wants the room.
+LATER_BAND_S = 7200.0
+# The room's own drift, from one fused temperature a minute over the last ten: a room inside
+# its band already moving toward the middle this fast needs no actuator started yet.
+TREND_STEP_S = 60.0
+TREND_SAMPLES = 11
+DRIFT_HELPS_C_PER_H = 0.6
+
+# A switch's effect is watched until the temperature turns back by this much (sensor noise and
+# 0.1 °C steps would otherwise end the watch early), or for at most ANTICIPATE_WATCH_S.
+ANTICIPATE_TURN_C = 0.15
+ANTICIPATE_WATCH_S = 3600.0
+# Each new observation counts this much in the running mean: a few nights settle it.
+ANTICIPATE_WEIGHT = 0.3
+# Never anticipate more than this: a bigger swing is a window, not a lag.
+ANTICIPATE_MAX_C = 1.5
+# A run shorter than this says little about how fast the actuator moves the room.
+RATE_MIN_RUN_S = 600.0
+# An actuator that moves the room slower than this can barely hold it: start it at the middle.
+WEAK_RATE_C_PER_H = 0.5
+
+
+@dataclass(slots=True)
+class _Watch:
+    """One switch's aftermath: where the temperature was, and how far it ran on."""
+
+    key: str  # "heat_start", "heat_stop", "cool_start", "cool_stop"
+    t: float
+    start_c: float
+    sign: float  # the direction the room keeps moving after this switch: -1 falls, +1 rises
+    extreme_c: float
+    extreme_t: float
+
+
+class Anticipation:
+    """How far the room keeps moving after each kind of switch, and how long it takes to turn.
+
+    After a heating start the room keeps falling (undershoot); after a heating stop it keeps
+    rising (overshoot); cooling mirrors both. Each is a running mean of what was seen, bounded
+    by ANTICIPATE_MAX_C; `lag_s` is the mean time from a switch to the turn.
+    """
+
+    KEYS = ("heat_start", "heat_stop", "cool_start", "cool_stop")
+    _SIGNS: Mapping[str, float] = {
+        "heat_start": -1.0,
+        "heat_stop": 1.0,
+        "cool_start": 1.0,
+        "cool_stop": -1.0,
+    }
+
+    def __init__(self) -> None:
+        self.run_on_c: dict[str, float] = dict.fromkeys(self.KEYS, 0.0)
+        # How fast a run moves the room in its direction (°C/h, "heat" up, "cool" down), over
+        # whole runs: near 0 or below, the actuator can barely hold the room.
+        self.rate_c_per_h: dict[str, float | None] = {"heat": None, "cool": None}
+        self.lag_s: float | None = None
+        self.observations = 0
+        self.updated_at: float | None = None
+        self._watch: _Watch | None = None
+        self._run: tuple[str, float, float] | None = None  # direction, start time, start °C
+
+    def switched(self, key: str, t: float, temp_c: float | None) -> None:
+        """A start or stop just happened: close the last watch, open one for this switch."""
+        self._close(t)
+        direction, what = key.split("_")
+        if what == "start":
+            self._run = None if temp_c is None else (direction, t, temp_c)
+        elif self._run is not None and self._run[0] == direction and temp_c is not None:
+            _, start_t, start_c = self._run
+            self._run = None
+            if t - start_t >= RATE_MIN_RUN_S:
+                rate = (
+                    (temp_c - start_c) / (t - start_t) * 3600 * (1 if direction == "heat" else -1)
+                )
+                old = self.rate_c_per_h[direction]
+                self.rate_c_per_h[direction] = (
+                    rate if old is None else old + ANTICIPATE_WEIGHT * (rate - old)
+                )
+        if temp_c is not None:
+            self._watch = _Watch(key, t, temp_c, self._SIGNS[key], temp_c, t)
+
+    def weak(self, direction: str) -> bool:
+        """Whether runs in `direction` barely move the room (slower than WEAK_RATE_C_PER_H)."""
+        rate = self.rate_c_per_h[direction]
+        return rate is not None and rate < WEAK_RATE_C_PER_H
+
+    def observe(self, t: float, temp_c: float | None) -> None:
+        """The fused temperature now; the watch ends when the room has turned."""
+        watch = self._watch
+        if watch is None or temp_c is None:
+            return
+        if (temp_c - watch.extreme_c) * watch.sign > 0:
+            watch.extreme_c, watch.extreme_t = temp_c, t
+        turned = (watch.extreme_c - temp_c) * watch.sign >= ANTICIPATE_TURN_C
+        if turned or t - watch.t >= ANTICIPATE_WATCH_S:
+            self._close(t)
+
+    def _close(self, t: float) -> None:
+        watch, self._watch = self._watch, None
+        if watch is None:
+            return
+        ran_on = min(ANTICIPATE_MAX_C, max(0.0, (watch.extreme_c - watch.start_c) * watch.sign))
+        old = self.run_on_c[watch.key]
+        self.run_on_c[watch.key] = old + ANTICIPATE_WEIGHT * (ran_on - old)
+        lag = watch.extreme_t - watch.t
+        self.lag_s = (
+            lag if self.lag_s is None else self.lag_s + ANTICIPATE_WEIGHT * (lag - self.lag_s)
+        )
+        self.observations += 1
+        self.updated_at = t
+
+    def snapshot(self) -> dict[str, float | int | None]:
+        """What was learned, JSON-able: kept in the history so a restart keeps it."""
+        return {
+            **{key: round(value, 3) for key, value in self.run_on_c.items()},
+            **{
+                f"{direction}_rate_c_per_h": None if rate is None else round(rate, 3)
+                for direction, rate in self.rate_c_per_h.items()
+            },
+            "lag_s": None if self.lag_s is None else round(self.lag_s, 1),
+            "observations": self.observations,
+            "updated_at": self.updated_at,
+        }
+
+    def restore(self, saved: Mapping[str, object]) -> None:
+        """Take back a `snapshot()`; anything missing or odd keeps the safe default."""
+        for key in self.KEYS:
+            value = saved.get(key)
+            if isinstance(value, int | float) and math.isfinite(value):
+                self.run_on_c[key] = min(ANTICIPATE_MAX_C, max(0.0, float(value)))
+        for direction in self.rate_c_per_h:
+            rate = saved.get(f"{direction}_rate_c_per_h")
+            if isinstance(rate, int | float) and math.isfinite(rate):
+                self.rate_c_per_h[direction] = max(-20.0, min(20.0, float(rate)))
+        lag = saved.get("lag_s")
+        if isinstance(lag, int | float) and math.isfinite(lag) and lag >= 0:
+            self.lag_s = float(lag)
+        count = saved.get("observations")
+        if isinstance(count, int) and count >= 0:
+            self.observations = count
+        updated = saved.get("updated_at")
+        if isinstance(updated, int | float) and math.isfinite(updated):
+            self.updated_at = float(updated)
+
+
 # --- the controller -----------------------------------------------------------------------
 
 
@@ -378,6 +560,18 @@ class ComfortController:
         self._switched_at: dict[str, float] = {}
         self._can_heat = any(a.role in (Role.HEATER, Role.CLIMATE) for a in actuators)
         self._can_cool = any(a.role is not Role.HEATER for a in actuators)
+        self.anticipation = Anticipation()
+        self._ran_until: dict[str, float] = {}  # "heat"/"cool" → when that direction stopped
+        self._step_at: tuple[float, float | None] = (-math.inf, None)  # this step's time, °C
+        self._trend: deque[tuple[float, float]] = deque(maxlen=TREND_SAMPLES)
+        # An actuator that did nothing: "heat"/"cool" → not tried again before this time.
+        self.no_effect: dict[str, float] = {}
+        self._run_began: tuple[float, float] | None = None  # the run's start, the drift before
+        self._said_no_effect: str | None = None
+        self._run_best = -math.inf
+        # The run began before the edge, on the room's drift: it only tops the room up (a run to
+        # the far edge early in a warm night leaves the room too cold for the morning's band).
+        self._early_run = False
 
     def step(self, inputs: Sequence[ComfortInput], now: float) -> list[ComfortIntent]:
         """Take what arrived since the last step, decide at `now`, return what to command."""
@@ -394,6 +588,10 @@ class ComfortController:
         self._last_now = now
         band = self._band(now)
         fused = fuse(self._latest.values(), now, self.settings)
+        temp_c = None if fused is None else fused[0]
+        self.anticipation.observe(now, temp_c)
+        self._remember_trend(now, temp_c)
+        self._step_at = (now, temp_c)
         transitions: list[str] = []
         if fault is not None:
             self._fire(Trigger.FAULT, transitions)
@@ -417,7 +615,51 @@ class ComfortController:
         if self.fault is not None:  # just entered SAFE: say so once
             title = "Bedroom comfort control stopped"
             intents.append(Notify(self.room, now, title, self.fault, why=why, key="comfort_fault"))
+        intents.extend(self._no_effect_notice(now, why))
         return intents
+
+    def _no_effect_notice(self, now: float, why: Mapping[str, WhyValue]) -> list[ComfortIntent]:
+        """Say once that an actuator does nothing (and nothing more until that changes)."""
+        failing = next((mode for mode, until in self.no_effect.items() if until > now), None)
+        if failing == self._said_no_effect:
+            return []
+        self._said_no_effect = failing
+        if failing is None:
+            return []
+        what = "Heating" if failing == "heat" else "Cooling"
+        message = (
+            f"{what} ran for {max(NO_EFFECT_S, 3 * (self.anticipation.lag_s or 0.0)) / 60:.0f} "
+            "minutes and the room did not change: is a window open, the device unplugged or a "
+            f"valve shut? It is stopped and tried again in {NO_EFFECT_RETRY_S / 60:.0f} minutes."
+        )
+        title = f"Bedroom comfort: {what.lower()} has no effect"
+        return [Notify(self.room, now, title, message, why=why, key=f"no_effect_{failing}")]
+
+    def failing(self, now: float) -> bool:
+        """Whether an actuator was found doing nothing and is not tried again yet."""
+        return any(until > now for until in self.no_effect.values())
+
+    def learned(self) -> dict[str, float | int | None]:
+        """What the controller learned of the room (see `Anticipation`), to keep and to show."""
+        return self.anticipation.snapshot()
+
+    def restore_learned(self, saved: Mapping[str, object]) -> None:
+        """Take back what `learned()` gave before a restart."""
+        self.anticipation.restore(saved)
+
+    def _note_switch(self, before: State, after: State) -> None:
+        """A run started or stopped: watch its aftermath, and remember when a direction stopped."""
+        now, temp_c = self._step_at
+        if after in (State.HEATING, State.COOLING):
+            self._run_began = (now, self._drifting())
+            self._run_best = -math.inf  # the most the run has changed the drift, so far
+        for mode, state in (("heat", State.HEATING), ("cool", State.COOLING)):
+            if before is state:
+                self._ran_until[mode] = now
+                if after is State.IDLE:
+                    self.anticipation.switched(f"{mode}_stop", now, temp_c)
+            elif after is state:
+                self.anticipation.switched(f"{mode}_start", now, temp_c)
 
     def status(self, now: float) -> tuple[float | None, Band]:
         """The fused room temperature (None when every sensor is stale) and the band in force."""
@@ -437,6 +679,8 @@ class ComfortController:
         )
         self._latest = {k: replace(r, t=r.t - by_s) for k, r in self._latest.items()}
         self._switched_at = {k: t - by_s for k, t in self._switched_at.items()}
+        self._ran_until = {k: t - by_s for k, t in self._ran_until.items()}
+        self._trend.clear()
         if self._blind_since is not None:
             self._blind_since -= by_s
 
@@ -506,43 +750,195 @@ class ComfortController:
         temp_c = fused[0]
         edges = self._edges(band, now)
         if self.state is State.IDLE:
-            if self._can_heat and temp_c <= edges.heat_on_c and self._may("heat", now):
+            heading = self._heading(band, now)
+            ahead_c = self._ahead_c(temp_c)
+            if (
+                self._can_heat
+                and min(temp_c, ahead_c) <= edges.heat_on_c
+                and temp_c < max(heading.mid_c, band.mid_c)
+                and not (temp_c >= band.low_c and self._drifting() >= DRIFT_HELPS_C_PER_H)
+                and self.no_effect.get("heat", -math.inf) <= now
+                and self._may_turn("heat", band.low_c - temp_c, now)
+                and self._may("heat", now)
+            ):
+                self._early_run = temp_c > edges.heat_on_c  # started on the drift alone
                 return Trigger.TOO_COLD
-            if self._can_cool and temp_c >= edges.cool_on_c and self._may("cool", now):
+            if (
+                self._can_cool
+                and max(temp_c, ahead_c) >= edges.cool_on_c
+                and temp_c > min(heading.mid_c, band.mid_c)
+                and not (temp_c <= band.high_c and self._drifting() <= -DRIFT_HELPS_C_PER_H)
+                and self.no_effect.get("cool", -math.inf) <= now
+                and self._may_turn("cool", temp_c - band.high_c, now)
+                and self._may("cool", now)
+            ):
+                self._early_run = temp_c < edges.cool_on_c
                 return Trigger.TOO_HOT
         elif self.state is State.HEATING:
-            if temp_c >= edges.heat_off_c and self._may("idle", now):
+            if (temp_c >= self._stop_c(edges, band)[0] or self._does_nothing("heat", now)) and (
+                self._may("idle", now)
+            ):
                 return Trigger.WARM_ENOUGH
-        elif self.state is State.COOLING and temp_c <= edges.cool_off_c and self._may("idle", now):
+        elif (
+            self.state is State.COOLING
+            and (temp_c <= self._stop_c(edges, band)[1] or self._does_nothing("cool", now))
+            and self._may("idle", now)
+        ):
             return Trigger.COOL_ENOUGH
         return None
 
-    def _edges(self, band: Band, now: float) -> Edges:
-        """Where heating and cooling start and stop; the next band pulls them early."""
-        edges = self._band_edges(band)
-        if self._override is not None or self.settings.schedule_lead_s == 0:
-            return edges
-        upcoming = self._band_edges(
-            band_at(self.settings, now + self.settings.schedule_lead_s, self._tz)
-        )
-        # Move toward the next band's edges, never beyond this band's, keeping each on/off
-        # pair at least `hysteresis` apart.
+    def _stop_c(self, edges: Edges, band: Band) -> tuple[float, float]:
+        """Where a heating and a cooling run stop; an early cooling run `hysteresis` on.
+
+        A cooling run started on the room's drift, before the edge (`_early_run`), only tops
+        the room up: far enough that it cannot start and stop in one step, no further. A warm
+        night cools by itself toward dawn, and a room cooled to the band's bottom at 2 am is
+        below the warmer wake-up band at 5:30 with nothing to warm it. (Heating early on a cold
+        night has no such cost, and topping up would only switch more.)
+        """
+        if not self._early_run or self.state is not State.COOLING:
+            return edges.heat_off_c, edges.cool_off_c
         gap = self.settings.step_c(self.settings.hysteresis)
-        heat_on_c = max(edges.heat_on_c, min(upcoming.heat_on_c, edges.heat_off_c - gap))
-        heat_off_c = min(edges.heat_off_c, max(upcoming.heat_off_c, heat_on_c + gap))
-        cool_on_c = min(edges.cool_on_c, max(upcoming.cool_on_c, edges.cool_off_c + gap))
-        cool_off_c = max(edges.cool_off_c, min(upcoming.cool_off_c, cool_on_c - gap))
+        return edges.heat_off_c, max(edges.cool_off_c, edges.cool_on_c - gap)
+
+    def _edges(self, band: Band, now: float) -> Edges:
+        """Where heating and cooling start and stop; the next band pulls them early.
+
+        Within the lead the edges aim at the next band's, as far as the current band allows:
+        heating may go on up to its ceiling (the high edge less margin and overshoot) to bring
+        the room into a warmer band as it begins, and cooling mirrors it. Heading for a warmer
+        band, cooling stops before the room is below it (and heading for a cooler one, heating
+        stops before the room is above it): a run the next band must undo is a reversal.
+        """
+        edges = self._band_edges(band)
+        upcoming_band = self._heading(band, now)
+        if upcoming_band == band:
+            return self._no_deeper_than_later(band, edges, now)
+        s = self.settings
+        margin, gap = s.step_c(s.edge_margin), s.step_c(s.hysteresis)
+        upcoming = self._band_edges(upcoming_band)
+        run_on = self._run_on()
+        ceiling = band.high_c - margin - run_on["heat_stop"]
+        floor = band.low_c + margin + run_on["cool_stop"]
+        heat_on_c = _clamp(upcoming.heat_on_c, edges.heat_on_c, ceiling - gap)
+        heat_off_c = _clamp(upcoming.heat_off_c, heat_on_c + gap, max(ceiling, heat_on_c + gap))
+        cool_on_c = _clamp(upcoming.cool_on_c, floor + gap, edges.cool_on_c)
+        cool_off_c = _clamp(upcoming.cool_off_c, min(floor, cool_on_c - gap), cool_on_c - gap)
+        if upcoming_band.low_c > band.low_c:  # warmer ahead: cool no lower than it wants
+            cool_off_c = max(cool_off_c, upcoming_band.low_c + margin)
+            cool_on_c = max(cool_on_c, cool_off_c + gap)
+        if upcoming_band.high_c < band.high_c:  # cooler ahead: heat no higher than it wants
+            heat_off_c = min(heat_off_c, upcoming_band.high_c - margin)
+            heat_on_c = min(heat_on_c, heat_off_c - gap)
         return Edges(heat_on_c, heat_off_c, cool_on_c, cool_off_c)
 
+    def _no_deeper_than_later(self, band: Band, edges: Edges, now: float) -> Edges:
+        """Before the lead, a run stops where the band after it still wants the room.
+
+        A cooling run an hour before a warmer band would leave the room too cold for it, and
+        heating it back is a reversal; so cooling stops no lower than that band's low edge
+        (plus margin), and heating no higher than a cooler band's high edge.
+        """
+        s = self.settings
+        if self._override is not None or s.schedule_lead_s == 0:
+            return edges
+        later = band_at(s, now + LATER_BAND_S, self._tz)
+        margin, gap = s.step_c(s.edge_margin), s.step_c(s.hysteresis)
+        heat_on_c, heat_off_c, cool_on_c, cool_off_c = (
+            edges.heat_on_c,
+            edges.heat_off_c,
+            edges.cool_on_c,
+            edges.cool_off_c,
+        )
+        if later.low_c > band.low_c:
+            cool_off_c = max(cool_off_c, later.low_c + margin)
+            cool_on_c = max(cool_on_c, cool_off_c + gap)
+        return Edges(heat_on_c, heat_off_c, cool_on_c, cool_off_c)
+
+    def _heading(self, band: Band, now: float) -> Band:
+        """The band the room is heading for: the next one within the lead, else this one."""
+        if self._override is not None or self.settings.schedule_lead_s == 0:
+            return band
+        return band_at(self.settings, now + self.settings.schedule_lead_s, self._tz)
+
+    def _run_on(self) -> Mapping[str, float]:
+        """How far the room runs on after each kind of switch (0 when not learning)."""
+        if not self.settings.learn:
+            return dict.fromkeys(Anticipation.KEYS, 0.0)
+        return self.anticipation.run_on_c
+
     def _band_edges(self, band: Band) -> Edges:
+        """The band's start and stop points, each moved ahead by what the room runs on.
+
+        A start point moves inward by the undershoot (heating starts above the low edge by as
+        much as the room keeps falling), a stop point by the overshoot; each pair keeps at
+        least `hysteresis` between start and stop, and no start point passes the middle. An
+        actuator that can barely hold the room (`Anticipation.weak`) starts at the middle.
+        """
         margin = self.settings.step_c(self.settings.edge_margin)
         gap = self.settings.step_c(self.settings.hysteresis)
-        return Edges(
-            heat_on_c=band.low_c + margin,
-            heat_off_c=band.high_c - margin - gap,
-            cool_on_c=band.high_c - margin,
-            cool_off_c=band.low_c + margin + gap,
-        )
+        run_on = self._run_on()
+        mid = band.mid_c
+        heat_on_c = min(band.low_c + margin + run_on["heat_start"], mid - gap / 2)
+        cool_on_c = max(band.high_c - margin - run_on["cool_start"], mid + gap / 2)
+        if self.settings.learn and self.anticipation.weak("heat"):
+            heat_on_c = mid - gap / 2
+        if self.settings.learn and self.anticipation.weak("cool"):
+            cool_on_c = mid + gap / 2
+        heat_off_c = max(band.high_c - margin - gap - run_on["heat_stop"], heat_on_c + gap)
+        cool_off_c = min(band.low_c + margin + gap + run_on["cool_stop"], cool_on_c - gap)
+        return Edges(heat_on_c, heat_off_c, cool_on_c, cool_off_c)
+
+    def _remember_trend(self, now: float, temp_c: float | None) -> None:
+        """One fused temperature a TREND_STEP_S, for the last TREND_SAMPLES of them."""
+        if temp_c is None:
+            self._trend.clear()
+        elif not self._trend or now - self._trend[-1][0] >= TREND_STEP_S:
+            self._trend.append((now, temp_c))
+
+    def _drifting(self) -> float:
+        """How the room moves by itself lately, °C/h (0 until TREND_SAMPLES are in)."""
+        if len(self._trend) < TREND_SAMPLES:
+            return 0.0
+        (t0, first), (t1, last) = self._trend[0], self._trend[-1]
+        return (last - first) / (t1 - t0) * 3600 if t1 > t0 else 0.0
+
+    def _does_nothing(self, mode: str, now: float) -> bool:
+        """Whether this run has gone on long enough to tell, and the room drifts as before it.
+
+        Marks `mode` as doing nothing until NO_EFFECT_RETRY_S from now; a later run that
+        works clears the mark (`_step_notices`).
+        """
+        if self._run_began is None or not self.settings.learn or len(self._trend) < TREND_SAMPLES:
+            return False
+        began, drift_before = self._run_began
+        sign = 1.0 if mode == "heat" else -1.0
+        self._run_best = max(self._run_best, (self._drifting() - drift_before) * sign)
+        lag_s = self.anticipation.lag_s or 0.0
+        if self._run_best >= NO_EFFECT_C_PER_H:  # it moved the room: this run works
+            self.no_effect.pop(mode, None)
+            return False
+        if now - began < max(NO_EFFECT_S, 3 * lag_s):
+            return False
+        self.no_effect[mode] = now + NO_EFFECT_RETRY_S
+        return True
+
+    def _ahead_c(self, temp_c: float) -> float:
+        """Where the room will be one learned lag from now if it keeps drifting as it does."""
+        lag_s = self.anticipation.lag_s
+        if not self.settings.learn or lag_s is None:
+            return temp_c
+        return temp_c + self._drifting() * lag_s / 3600
+
+    def _may_turn(self, mode: str, beyond_edge_c: float, now: float) -> bool:
+        """Whether `mode` may start so soon after the other direction ran (`reverse_min_s`).
+
+        Only a room well out of the band (REVERSE_ANYWAY_C past its edge) turns sooner: just
+        past it is the other direction's run-on, which passes by itself.
+        """
+        other = "cool" if mode == "heat" else "heat"
+        since = now - self._ran_until.get(other, -math.inf)
+        return since >= self.settings.reverse_min_s or beyond_edge_c > REVERSE_ANYWAY_C
 
     def _may(self, mode: str, now: float) -> bool:
         """Whether every actuator that would switch for `mode` has run or rested long enough."""
@@ -564,6 +960,7 @@ class ComfortController:
             target = State.SAFE
         transitions.append(f"{self.state}->{target}")
         _LOGGER.debug("room %s: comfort %s -> %s on %s", self.room, self.state, target, trigger)
+        self._note_switch(self.state, target)
         self.state = target
 
     # --- outputs ---
@@ -634,6 +1031,13 @@ class ComfortController:
             "temp_c": temp_c,
             "sensors": None if fused is None else ",".join(fused[1]),
             "fault": self.fault,
+            # Where the room is heading: one learned lag ahead at its present drift.
+            "ahead_c": None if fused is None else round(self._ahead_c(fused[0]), 2),
+            # What it learned of the room: how far the temperature runs on after a switch.
+            "undershoot_heat_c": round(self._run_on()["heat_start"], 2),
+            "overshoot_heat_c": round(self._run_on()["heat_stop"], 2),
+            "undershoot_cool_c": round(self._run_on()["cool_start"], 2),
+            "overshoot_cool_c": round(self._run_on()["cool_stop"], 2),
         }
 
 
@@ -655,3 +1059,7 @@ def _wanted(spec: ActuatorSpec, mode: str, before: str | None = None) -> str | N
     heats = spec.role is Role.HEATER
     on = (mode == "heat" and heats) or (mode == "cool" and not heats)
     return "on" if on else "off"
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)

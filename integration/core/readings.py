@@ -18,6 +18,9 @@ class SensorKind(StrEnum):
     MOTION = "motion"  # raw accelerometer, single samples or batches
     VIBRATION = "vibration"  # event-style vibration sensor (Aqara-like), no raw signal
     OCCUPANCY = "occupancy"
+    # An mmWave radar's moving-target energy, 0-100 (HLK-LD2410 on ESPHome), or its movement
+    # state (Aqara FP1E on Zigbee2MQTT): how much moves, never the shape of it.
+    MOVEMENT_ENERGY = "movement_energy"
 
 
 class RejectReason(StrEnum):
@@ -98,7 +101,24 @@ class OccupancyReading:
     occupied: bool
 
 
-Reading = TemperatureReading | HumidityReading | AccelSamples | VibrationReading | OccupancyReading
+@dataclass(frozen=True, slots=True)
+class MovementEnergyReading:
+    """An mmWave sensor's moving-target energy in 0..100, held until the next report."""
+
+    room: str
+    sensor_id: str
+    t: float
+    energy_pct: float
+
+
+Reading = (
+    TemperatureReading
+    | HumidityReading
+    | AccelSamples
+    | VibrationReading
+    | OccupancyReading
+    | MovementEnergyReading
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,8 @@ class RoomCore:
             "in_bed": self.detector.in_bed,
             "restless": self.restless,
             "sensor_problem": bool(self._stale or self.detector.flat_sensors)
-            or self.comfort.fault is not None,
+            or self.comfort.fault is not None
+            or self.comfort.failing(now),
             "spasms_tonight": self.spasms_tonight,
             "paused": self.comfort.state is State.PAUSED,
             "override_low_c": band.low_c if override else None,
@@ -194,10 +195,14 @@ class RoomCore:
             "accumulator": accumulator,
             "spasms_tonight": self.spasms_tonight,
             "episodes": self.detector.episodes.snapshot(),
+            "comfort_learned": self.comfort.learned(),  # the room as the controller knows it
         }
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         """Take back the state `snapshot()` saved before a restart."""
+        learned = snapshot.get("comfort_learned")
+        if isinstance(learned, Mapping):
+            self.comfort.restore_learned(learned)
         self.night = NightTracker.restore(
             self.room, self._rules.night, self._zone, snapshot["tracker"]
         )

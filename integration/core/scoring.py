@@ -6,6 +6,11 @@ long event cannot claim two labels and a burst of events cannot all count). Spas
 are matched to spasm-like labels whatever their kinds — a jerk called clonus is still a spasm
 found — and kind agreement is reported beside it. Derived events (PLM series, restless episode
 starts and ends) are not movements and take no part, nor do series and dropout labels.
+
+Restlessness is scored apart, in minutes (`score_restless`): the restless-episode rule of
+`episodes.py` applied to the planted spasm-like movements gives the planted episodes, which the
+reported `restless_end` spans are compared with. Beside it, how many planted body movements any
+reported movement overlapped: what a sensor that cannot tell kinds apart still sees.
 """
 
 from __future__ import annotations
@@ -16,10 +21,21 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from integration.core.detectors.settings import DetectionSettings
 from integration.core.events import MovementEvent, MovementKind
 from integration.core.simulation.night import Label, LabelKind
 
-__all__ = ["DEFAULT_TOLERANCE_S", "NightScore", "combine", "percentile", "score_night"]
+__all__ = [
+    "DEFAULT_TOLERANCE_S",
+    "NightScore",
+    "RestlessScore",
+    "combine",
+    "combine_restless",
+    "percentile",
+    "planted_restless_spans",
+    "score_night",
+    "score_restless",
+]
 
 DEFAULT_TOLERANCE_S = 1.0  # a detector's onset/offset may lag the movement by its RMS window
 DERIVED_EVENT_KINDS = frozenset(
@@ -169,6 +185,85 @@ def combine(scores: Iterable[NightScore]) -> NightScore:
         turnovers_flagged=sum(s.turnovers_flagged for s in scores),
         delays_s=tuple(d for s in scores for d in s.delays_s),
         flagged_by_kind=dict(flagged),
+    )
+
+
+# The body's own movements, for "seen at all" by a sensor that cannot tell them apart.
+BODY_MOVEMENT_LABELS = frozenset(
+    {LabelKind.JERK, LabelKind.CLONUS, LabelKind.PLM, LabelKind.TONIC, LabelKind.TURNOVER}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RestlessScore:
+    """Restless minutes planted and reported, and planted body movements seen at all."""
+
+    planted_min: float = 0.0
+    found_min: float = 0.0
+    overlap_min: float = 0.0  # reported restless minutes inside planted episodes
+    body_movements: int = 0
+    body_movements_seen: int = 0  # overlapped by any reported movement, whatever its kind
+
+
+def planted_restless_spans(
+    labels: Iterable[Label], settings: DetectionSettings
+) -> list[tuple[float, float]]:
+    """The restless episodes a detector seeing every spasm would report (`episodes.py` rule)."""
+    spans: list[tuple[float, float]] = []
+    recent: list[float] = []
+    opened: float | None = None
+    last_end = -math.inf
+    spasms = sorted((label for label in labels if label.spasm_like), key=lambda lb: lb.start)
+    for label in spasms:
+        if opened is not None and label.start - last_end >= settings.restless_window_s:
+            spans.append((opened, last_end))
+            opened, recent = None, []
+        recent = [*recent, label.start][-settings.restless_min_events :]
+        last_end = max(last_end, label.end)
+        if (
+            opened is None
+            and len(recent) >= settings.restless_min_events
+            and recent[-1] - recent[0] <= settings.restless_window_s
+        ):
+            opened = recent[0]
+    if opened is not None:
+        spans.append((opened, last_end))
+    return spans
+
+
+def score_restless(
+    events: Iterable[MovementEvent],
+    labels: Iterable[Label],
+    settings: DetectionSettings,
+    *,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+) -> RestlessScore:
+    """Restless minutes reported against planted, and body movements seen, for one night."""
+    events, labels = list(events), list(labels)
+    planted = planted_restless_spans(labels, settings)
+    found = [(e.start, e.end) for e in events if e.kind is MovementKind.RESTLESS_END]
+    overlap = sum(max(0.0, min(b, d) - max(a, c)) for a, b in found for c, d in planted)
+    moves = [e for e in events if e.kind not in DERIVED_EVENT_KINDS | {MovementKind.OUT_OF_BED}]
+    body = [label for label in labels if label.kind in BODY_MOVEMENT_LABELS]
+    seen = sum(any(_overlaps(e, label, tolerance_s) for e in moves) for label in body)
+    return RestlessScore(
+        planted_min=sum(b - a for a, b in planted) / 60.0,
+        found_min=sum(b - a for a, b in found) / 60.0,
+        overlap_min=overlap / 60.0,
+        body_movements=len(body),
+        body_movements_seen=seen,
+    )
+
+
+def combine_restless(scores: Iterable[RestlessScore]) -> RestlessScore:
+    """Several nights' restlessness as one: minutes and counts summed."""
+    scores = list(scores)
+    return RestlessScore(
+        planted_min=sum(s.planted_min for s in scores),
+        found_min=sum(s.found_min for s in scores),
+        overlap_min=sum(s.overlap_min for s in scores),
+        body_movements=sum(s.body_movements for s in scores),
+        body_movements_seen=sum(s.body_movements_seen for s in scores),
     )
 
 

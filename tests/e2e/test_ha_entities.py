@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from integration.adapters.mqtt import ConnectionState
 from integration.adapters.recording import Recorder, read_recording
 from integration.adapters.rulefiles import load_rules
 from integration.config import ServiceConfig
@@ -59,6 +60,8 @@ async def test_a_recording_holds_ha_entities_and_replays_them(
         await wait(recorder.wait_for(lambda: recorder.written == 1))  # HA's state on subscribing
         await fake_ha.change(THERMOMETER, "71.6", fahrenheit)
         await wait(recorder.wait_for(lambda: recorder.written == 2))
+        mqtt = recorder.mqtt
+        await wait(mqtt.wait_for(lambda: mqtt.state is ConnectionState.CONNECTED))  # subscribed
         await publish_all(mosquitto, [(f"{unique_topic}/t", b"19.0")])
         await wait(recorder.wait_for(lambda: recorder.written == 3))
     finally:

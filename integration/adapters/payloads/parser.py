@@ -15,6 +15,16 @@ Formats differ mostly in where the value sits, so one lookup serves them all:
   publishes bare numbers on `shellies/<id>/sensor/temperature`).
 Motion (raw accelerometer) is always JSON; see `motion.py`.
 
+Movement energy (mmWave): ESPHome's LD2410 `moving_energy` sensor publishes a bare 0-100 on its
+own state topic, only when the value changed, at most once a `throttle` (1 s by default;
+esphome.io/components/sensor/ld2410). Zigbee2MQTT's Aqara FP1E has no energy, only a `movement`
+state (`movement`, `no_movement`, `no_presence`; zigbee-herdsman-converters `lumi.ts`
+`fp1eMovement`), read as 100 or 0.
+
+Occupancy by distance (`max_distance_m`): a room-wide presence sensor is "in bed" only when its
+target is at most that far: a bare distance (ESPHome LD2410 `detection_distance`, in cm; 0 means
+no target) or, in JSON, `presence` together with `target_distance` (FP1E, in m).
+
 homeassistant: an HA entity's state as the HA source hands it on (`{"state": "21.5",
 "attributes": {"unit_of_measurement": "°C"}}`), read like a plain value in that unit.
 
@@ -34,6 +44,7 @@ from typing import Any
 
 from integration.core.readings import (
     HumidityReading,
+    MovementEnergyReading,
     OccupancyReading,
     Reading,
     Rejection,
@@ -45,7 +56,7 @@ from integration.core.readings import (
 from integration.messages import PayloadFormat, SensorSpec
 
 from .motion import accel_samples
-from .values import flag, humidity_pct, number, temperature_c
+from .values import distance_m, energy_pct, flag, humidity_pct, number, temperature_c
 
 # The largest legitimate message, a 10,000-sample x/y/z batch at ~8 characters a number, is
 # ~240 KB; anything bigger is a runaway device, and refusing it bounds the JSON parse cost.
@@ -58,7 +69,10 @@ _KEYS: dict[SensorKind, tuple[str, ...]] = {
     SensorKind.TEMPERATURE: ("temperature", "Temperature", "tC", "tF"),
     SensorKind.HUMIDITY: ("humidity", "Humidity", "rh"),
     SensorKind.OCCUPANCY: ("occupancy", "presence"),
+    SensorKind.MOVEMENT_ENERGY: ("moving_energy", "move_energy", "movement_energy", "movement"),
 }
+# Where a target's distance sits in a presence sensor's JSON (Zigbee2MQTT FP1E: metres).
+_DISTANCE_KEYS = ("target_distance", "detection_distance", "distance")
 _KEY_UNITS = {"tC": "C", "tF": "F"}
 _VIBRATION_ACTIONS = frozenset({"vibration", "tilt", "drop"})
 _PLAIN_FORMATS = frozenset({PayloadFormat.PLAIN, PayloadFormat.ESPHOME})
@@ -119,6 +133,8 @@ def _parse(spec: SensorSpec, payload: bytes, t: float) -> Reading | RejectReason
         if kind is SensorKind.VIBRATION:
             node = _at_path(doc, spec.field) if spec.field else doc
             return RejectReason.MISSING_FIELD if node is _MISSING else _vibration(spec, node, t)
+        if kind is SensorKind.OCCUPANCY and spec.max_distance_m is not None:
+            return _occupancy_by_distance(spec, doc, t)
         value, unit = _find(doc, spec.field, _KEYS[kind], spec.unit)
         if value is _MISSING:
             return RejectReason.MISSING_FIELD
@@ -128,7 +144,7 @@ def _parse(spec: SensorSpec, payload: bytes, t: float) -> Reading | RejectReason
 
 
 def _reading(spec: SensorSpec, value: Any, unit: str | None, t: float) -> Reading | RejectReason:
-    """A scalar of a temperature, humidity, occupancy or vibration-flag sensor."""
+    """A scalar of a temperature, humidity, occupancy, movement-energy or vibration-flag sensor."""
     if spec.kind is SensorKind.TEMPERATURE:
         temp = temperature_c(value, unit)
         if isinstance(temp, RejectReason):
@@ -139,6 +155,15 @@ def _reading(spec: SensorSpec, value: Any, unit: str | None, t: float) -> Readin
         if isinstance(humidity, RejectReason):
             return humidity
         return HumidityReading(spec.room, spec.sensor_id, t, humidity)
+    if spec.kind is SensorKind.MOVEMENT_ENERGY:
+        energy = energy_pct(value)
+        if isinstance(energy, RejectReason):
+            return energy
+        return MovementEnergyReading(spec.room, spec.sensor_id, t, energy)
+    if spec.kind is SensorKind.OCCUPANCY and spec.max_distance_m is not None:
+        distance = number(value)
+        if not isinstance(distance, RejectReason):  # else an ON/OFF presence topic after all
+            return _in_bed_at(spec, distance, unit or "cm", t)
     state = flag(value)
     if isinstance(state, RejectReason):
         return state
@@ -166,6 +191,35 @@ def _home_assistant_state(spec: SensorSpec, text: str, t: float) -> Reading | Re
     attributes = doc.get("attributes")
     unit = attributes.get("unit_of_measurement") if isinstance(attributes, dict) else None
     return _reading(spec, doc["state"], spec.unit or (unit if isinstance(unit, str) else None), t)
+
+
+def _occupancy_by_distance(spec: SensorSpec, doc: Any, t: float) -> Reading | RejectReason:
+    """In bed from a JSON presence report: present, and the target within `max_distance_m`."""
+    presence, _ = _find(doc, None, _KEYS[SensorKind.OCCUPANCY], None)
+    if presence is not _MISSING:
+        state = flag(presence)
+        if isinstance(state, RejectReason):
+            return state
+        if not state:
+            return OccupancyReading(spec.room, spec.sensor_id, t, False)
+    distance, _ = _find(doc, spec.field, _DISTANCE_KEYS, None)
+    if distance is _MISSING:
+        if presence is _MISSING:
+            return RejectReason.MISSING_FIELD
+        return OccupancyReading(spec.room, spec.sensor_id, t, True)  # no distance: presence
+    value = number(distance)
+    if isinstance(value, RejectReason):
+        return value
+    return _in_bed_at(spec, value, spec.unit or "m", t)
+
+
+def _in_bed_at(spec: SensorSpec, distance: float, unit: str, t: float) -> Reading | RejectReason:
+    """Occupied when a target is there (distance above 0) and no farther than the bed's edge."""
+    metres = distance_m(distance, unit)
+    if isinstance(metres, RejectReason):
+        return metres
+    limit = spec.max_distance_m or 0.0
+    return OccupancyReading(spec.room, spec.sensor_id, t, 0.0 < metres <= limit)
 
 
 def _vibration(spec: SensorSpec, node: Any, t: float) -> Reading | RejectReason:

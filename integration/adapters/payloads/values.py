@@ -109,3 +109,35 @@ def humidity_pct(value: Any) -> float | RejectReason:
     if not 0.0 <= raw <= 100.0:
         return RejectReason.OUT_OF_RANGE
     return raw
+
+
+# Aqara FP1E `movement` states (zigbee-herdsman-converters lumi.ts `fp1eMovement`): it says
+# whether it sees movement, not how much, so the two ends of the energy scale stand for it.
+_MOVEMENT_STATES = {"movement": 100.0, "no_movement": 0.0, "no_presence": 0.0}
+# A radar 10 m away is in another room: farther is a garbled report, not a target.
+MAX_TARGET_DISTANCE_M = 10.0
+
+
+def energy_pct(value: Any) -> float | RejectReason:
+    """A moving-target energy in 0..100 (LD2410), or an FP1E movement state as 100 or 0."""
+    if isinstance(value, str) and value.strip().lower() in _MOVEMENT_STATES:
+        return _MOVEMENT_STATES[value.strip().lower()]
+    if isinstance(value, str) and value.strip().lower().startswith("unknown"):
+        return RejectReason.UNAVAILABLE  # FP1E `unknown_0`, `unknown_1`
+    raw = number(value)
+    if isinstance(raw, RejectReason):
+        return raw
+    if not 0.0 <= raw <= 100.0:
+        return RejectReason.OUT_OF_RANGE
+    return raw
+
+
+def distance_m(value: float, unit: str) -> float | RejectReason:
+    """A target distance in metres from `value` in "cm" or "m"; 0 means no target."""
+    normal = unit.strip().lower()
+    if normal not in ("cm", "m"):
+        return RejectReason.UNKNOWN_UNIT
+    metres = value / 100.0 if normal == "cm" else value
+    if not 0.0 <= metres <= MAX_TARGET_DISTANCE_M:
+        return RejectReason.OUT_OF_RANGE
+    return metres

@@ -11,6 +11,12 @@ gracefully:
   accelerometers report overlapping movements, the first reported stands for both.
 - Event-style vibration sensors: reports closer than `vibration_merge_s` form one burst, emitted
   as `movement` once the merge time passed; with no raw signal a burst is not spasm-like.
+- mmWave presence sensors' moving-target energy (`radar.py`): movements of unknown shape, never
+  spasm-like, with a notice once a night saying so. With no live accelerometer in the room they
+  are reported, and those no longer than a limb movement (`plm_max_s`, 10 s: WASM/IRLSSG; longer
+  is repositioning or getting up) count towards restless episodes; while one streams, it sees the same
+  movements with their shape, and the radar's are dropped (its presence still counts, as an
+  occupancy sensor).
 - Occupancy: False while in bed remembers the leaving time; True emits `out_of_bed` (start =
   leaving, end = return). Without an occupancy sensor, an accelerometer losing the body's
   micro-motion for `out_of_bed_after_s` gives the same event when it comes back.
@@ -37,6 +43,7 @@ from dataclasses import replace
 
 from integration.core.detectors.accel import Absence, AccelChannel, Movement
 from integration.core.detectors.episodes import Episodes, plm_hold_bound_s
+from integration.core.detectors.radar import RadarChannel
 from integration.core.detectors.settings import (
     LATE_DELIVERY_S,
     MAX_EMISSION_DELAY_S,
@@ -46,6 +53,7 @@ from integration.core.detectors.settings import (
 from integration.core.events import MovementEvent, MovementKind, Notice
 from integration.core.readings import (
     AccelSamples,
+    MovementEnergyReading,
     OccupancyReading,
     Reading,
     VibrationReading,
@@ -86,6 +94,7 @@ class RoomMotionDetector:
         self._left_at: float | None = None
         self._burst: tuple[float, float, int] | None = None  # first, last, reports
         self._channels: dict[str, AccelChannel] = {}
+        self._radars: dict[str, RadarChannel] = {}
         self._episodes = Episodes(room, settings)
         self._last_movement: tuple[str, float] | None = None  # sensor, end
         self._episodes_now = -math.inf
@@ -118,6 +127,12 @@ class RoomMotionDetector:
             if reading.sensor_id in self.partner_sensors:
                 return self._partner_side(found)
             return self._route(found) if found else []
+        if isinstance(reading, MovementEnergyReading):
+            radar = self._radars.get(reading.sensor_id)
+            if radar is None:
+                radar = RadarChannel(self.room, reading.sensor_id, self.settings)
+                self._radars[reading.sensor_id] = radar
+            return self._radar_found(radar.feed(reading.t, reading.energy_pct))
         out: list[MovementEvent | Notice] = []
         if isinstance(reading, OccupancyReading):
             if not reading.occupied and self._occupied is not False:
@@ -150,8 +165,31 @@ class RoomMotionDetector:
                 out += self._partner_side(found)
             elif found:
                 out += self._route(found)
+        for radar in self._radars.values():
+            out += self._radar_found(radar.tick(now))
         out += self._episodes.tick(self._sample_now(now))
         return out
+
+    def _radar_found(self, found: list[MovementEvent | Notice]) -> list[MovementEvent | Notice]:
+        """An mmWave sensor's movements, when nothing better sees them, and its notices."""
+        out: list[MovementEvent | Notice] = []
+        for item in found:
+            if isinstance(item, Notice):
+                out.append(item)
+            elif self.in_bed is not False and not self._accelerometer_live():
+                if item.end - item.start <= self.settings.plm_max_s:
+                    out += self._episodes.counted_movement(item)
+                else:  # longer than a limb movement: repositioning, getting up (WASM/IRLSSG)
+                    out.append(item)
+        return out
+
+    def _accelerometer_live(self) -> bool:
+        """An accelerometer under the person streams: it sees movements with their shape."""
+        return any(
+            not c.stopped and c.last_t is not None
+            for c in self._channels.values()
+            if c.sensor_id not in self.partner_sensors
+        )
 
     def _sample_now(self, now: float) -> float:
         """How far the room's samples have got: the clock that ends series and episodes.

@@ -730,18 +730,12 @@ class AccelChannel:
         self._micro.clear()
         if self._flat_seconds == FLAT_NOTICE_S:
             self.flat = True
-            self._out.append(
-                Notice(
-                    room=self.room,
-                    sensor_id=self.sensor_id,
-                    t=t,
-                    code="sensor_flat",
-                    message=(
-                        f"accelerometer {self.sensor_id} sends identical samples: it is stuck "
-                        "(a body in bed, or the sensor's own noise, always moves it), so "
-                        "movement cannot be detected until its signal comes back"
-                    ),
-                )
+            self._notice(
+                t,
+                "sensor_flat",
+                f"accelerometer {self.sensor_id} sends identical samples: it is stuck "
+                "(a body in bed, or the sensor's own noise, always moves it), so "
+                "movement cannot be detected until its signal comes back",
             )
         if self._flat_seconds > 1:
             return False
@@ -758,18 +752,15 @@ class AccelChannel:
         seconds, self._flat_seconds = self._flat_seconds, 0
         if self.flat:
             self.flat = False
-            self._out.append(
-                Notice(
-                    room=self.room,
-                    sensor_id=self.sensor_id,
-                    t=t,
-                    code="sensor_flat_end",
-                    message=(
-                        f"accelerometer {self.sensor_id} sends a live signal again after "
-                        f"{seconds} s of identical samples"
-                    ),
-                )
+            self._notice(
+                t,
+                "sensor_flat_end",
+                f"accelerometer {self.sensor_id} sends a live signal again after "
+                f"{seconds} s of identical samples",
             )
+
+    def _notice(self, t: float, code: str, message: str) -> None:
+        self._out.append(Notice(self.room, self.sensor_id, t, code, message))
 
     def _track_rate(self, t: float, rate: float) -> None:
         self.rate_hz = rate
@@ -777,18 +768,12 @@ class AccelChannel:
             self._low_rate_noticed = False
         elif not self._low_rate_noticed:
             self._low_rate_noticed = True
-            self._out.append(
-                Notice(
-                    room=self.room,
-                    sensor_id=self.sensor_id,
-                    t=t,
-                    code="clonus_undetectable",
-                    message=(
-                        f"accelerometer {self.sensor_id} samples at {rate:.0f} Hz; clonus beats "
-                        f"(up to {self.s.clonus_max_hz:.0f} Hz) need at least "
-                        f"{self.s.clonus_min_rate_hz:.0f} Hz, so clonus cannot be detected"
-                    ),
-                )
+            self._notice(
+                t,
+                "clonus_undetectable",
+                f"accelerometer {self.sensor_id} samples at {rate:.0f} Hz; clonus beats "
+                f"(up to {self.s.clonus_max_hz:.0f} Hz) need at least "
+                f"{self.s.clonus_min_rate_hz:.0f} Hz, so clonus cannot be detected",
             )
 
     def _track_presence(self, t: float, quiet: bool) -> None:

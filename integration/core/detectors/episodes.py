@@ -21,7 +21,10 @@ nothing, seen on `tick`) ends the chain.
 Restless episodes: the start times of the last `restless_min_events` spasm-like events are kept;
 when they fit in `restless_window_s` an episode opens (`restless_start`, spanning those events);
 it closes (`restless_end`, spanning the whole episode) once `restless_window_s` passed with no
-spasm-like event. Both are spasm_like False.
+spasm-like event. Both are spasm_like False. A sensor that sees movement but not its shape (an
+mmWave radar, `radar.py`) hands its movements to `counted_movement`: they count as the
+spasm-like events do, since it cannot tell which of them were spasms; the accelerometer, when
+the room has one live, reports instead (`RoomMotionDetector`).
 Invariants: state is a few floats and two deques bounded by the settings' counts.
 """
 
@@ -192,43 +195,49 @@ class Episodes:
         self._chain_last_onset = -math.inf
         return out
 
+    def counted_movement(self, event: MovementEvent) -> list[MovementEvent]:
+        """A movement of shape unknown (mmWave) in, with the episode opening it causes."""
+        return [event, *self._count(event, shape_known=False)]
+
     def _emit(self, events: list[MovementEvent]) -> list[MovementEvent]:
         """Pass events through, adding restless-episode openings they cause."""
         out: list[MovementEvent] = []
         for event in events:
             out.append(event)
-            if not event.spasm_like:
-                continue
-            self._recent.append((event.start, event.peak))
-            self._last_spasm_end = max(self._last_spasm_end, event.end)
-            if self._episode_start is not None:
-                self._episode_events += 1
-                self._episode_peak = max(self._episode_peak, event.peak)
-                continue
-            starts = sorted(start for start, _ in self._recent)
-            if (
-                len(starts) >= self.s.restless_min_events
-                and starts[-1] - starts[0] <= self.s.restless_window_s
-            ):
-                self._episode_start = starts[0]
-                self._episode_events = len(starts)
-                self._episode_peak = max(peak for _, peak in self._recent)
-                out.append(
-                    self._event(
-                        MovementKind.RESTLESS_START,
-                        starts[0],
-                        event.end,
-                        self._episode_peak,
-                        1.0,
-                        {
-                            "rule": "restless_cluster",
-                            "min_events": self.s.restless_min_events,
-                            "window_s": self.s.restless_window_s,
-                            "span_s": starts[-1] - starts[0],
-                        },
-                    )
-                )
+            if event.spasm_like:
+                out += self._count(event)
         return out
+
+    def _count(self, event: MovementEvent, *, shape_known: bool = True) -> list[MovementEvent]:
+        """Count an event towards a restless episode: the opening, if it completes one."""
+        self._recent.append((event.start, event.peak))
+        self._last_spasm_end = max(self._last_spasm_end, event.end)
+        if self._episode_start is not None:
+            self._episode_events += 1
+            self._episode_peak = max(self._episode_peak, event.peak)
+            return []
+        starts = sorted(start for start, _ in self._recent)
+        if not (
+            len(starts) >= self.s.restless_min_events
+            and starts[-1] - starts[0] <= self.s.restless_window_s
+        ):
+            return []
+        self._episode_start = starts[0]
+        self._episode_events = len(starts)
+        self._episode_peak = max(peak for _, peak in self._recent)
+        why: dict[str, str | int | float | bool | None] = {
+            "rule": "restless_cluster",
+            "min_events": self.s.restless_min_events,
+            "window_s": self.s.restless_window_s,
+            "span_s": starts[-1] - starts[0],
+        }
+        if not shape_known:
+            why["counted"] = "movements (mmWave: shape unknown)"
+        return [
+            self._event(
+                MovementKind.RESTLESS_START, starts[0], event.end, self._episode_peak, 1.0, why
+            )
+        ]
 
     def _alone(self, mv: Movement) -> MovementEvent:
         """The event for a movement judged on its own (not a PLM series member)."""

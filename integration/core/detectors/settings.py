@@ -139,9 +139,49 @@ class DetectionSettings(BaseModel):
     vibration_merge_s: float = Field(
         default=3.0, gt=0, description="vibration reports closer than this are one movement"
     )
+    # mmWave presence sensors (moving-target energy 0-100, about one report a second): see
+    # radar.py for the sources. Differences from the night's resting energy, not ratios: a
+    # still sleeper reads near 0, where a ratio means nothing.
+    mmwave_onset_energy: float = Field(
+        default=15.0,
+        gt=0,
+        le=100,
+        description="moving energy this far above its resting level starts a movement (the "
+        "LD2410's factory move thresholds are 15-50 per gate; this is the least of them)",
+    )
+    mmwave_offset_energy: float = Field(
+        default=7.5,
+        ge=0,
+        le=100,
+        description="moving energy back below this far above rest (held mmwave_hold_s) ends a "
+        "movement: half the onset, the accelerometer's 2:1 on/off pair",
+    )
+    mmwave_hold_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="energy stays low this long to end a movement (two reports at ESPHome's "
+        "default 1 s throttle)",
+    )
+    mmwave_report_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="seconds of motion one report describes: ESPHome ld2410 `throttle`",
+    )
+    mmwave_latency_s: float = Field(
+        default=0.75,
+        ge=0,
+        le=5,
+        description="the radar's own delay between a motion and the report showing it "
+        "(target tracking over several frames: about 0.5-1 s)",
+    )
     # Restless episodes.
     restless_min_events: int = Field(
-        default=3, ge=2, description="spasm-like events within the window that open an episode"
+        default=3,
+        ge=2,
+        description="spasm-like events within the window that open an episode (or, in a room "
+        "with only an mmWave sensor, movements)",
     )
     restless_window_s: float = Field(
         default=600.0, gt=0, description="window for the count; an episode closes after this quiet"
@@ -156,6 +196,7 @@ class DetectionSettings(BaseModel):
             ("plm_min_s", "plm_max_s"),
             ("plm_min_interval_s", "plm_max_interval_s"),
             ("turnover_min_s", "turnover_max_s"),
+            ("mmwave_offset_energy", "mmwave_onset_energy"),
         )
         for low, high in pairs:
             if getattr(self, low) >= getattr(self, high):

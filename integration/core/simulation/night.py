@@ -19,6 +19,11 @@ default) live in `confounders.py`. They draw from their own generator and are pl
 quiet the sleeper's blocks leave, so adding them never changes the sleeper's plan, and with
 none of them the bytes are those of a night without them. A partner's sensor renders the same
 bed from the other side. `delivery_lag_s` moves only arrival times, never payloads.
+
+mmWave (`mmwave`, off by default): an HLK-LD2410 beside the bed on ESPHome publishes its
+presence and its moving-target energy on their own state topics, rendered from the same plan
+(movements of the sleeper, the partner and the confounders; get-ups) by its own generator, so
+the other topics' bytes do not change. See `_radar_messages` for the physics and its sources.
 """
 
 from __future__ import annotations
@@ -76,6 +81,9 @@ DEFAULT_ACCEL_TOPIC = "smart-bedroom-sim/bedroom/bed/accel"
 DEFAULT_PARTNER_ACCEL_TOPIC = "smart-bedroom-sim/bedroom/bed/partner_accel"
 DEFAULT_OCCUPANCY_TOPIC = "zigbee2mqtt/bedroom_bed_occupancy"
 DEFAULT_CLIMATE_TOPIC = "zigbee2mqtt/bedroom_climate"
+# ESPHome's MQTT state topics are `<node>/<component>/<object id>/state` (esphome.io/components/mqtt).
+DEFAULT_MMWAVE_PRESENCE_TOPIC = "bedroom-radar/binary_sensor/presence/state"
+DEFAULT_MMWAVE_ENERGY_TOPIC = "bedroom-radar/sensor/moving_energy/state"
 
 # Nothing is planted in the first minutes (the detector learns its resting baseline there)
 # nor in the last one (so every label ends inside the recording).
@@ -131,6 +139,26 @@ _CLIMATE_JITTER_S = 5.0
 # A London late-November night (Met Office 1991-2020 November mean about 7 °C).
 _WEATHER = Weather("november", mean_c=7.0, swing_c=2.5, room_start_c=19.5, day="2026-11-23")
 _DECIMALS = 4  # 0.1 mg: below any sensor's noise, keeps recordings small
+
+# The LD2410 as ESPHome publishes it (esphome.io/components/sensor/ld2410, and
+# `LD2410Component::handle_periodic_data_`): one frame a `throttle` (1 s by default), each
+# sensor published only when its value changed; presence drops `timeout` after the last target
+# (5 s by default, the module's "no-one duration"). The radar's tracker shows motion some
+# 0.5-1 s late. Radar sees motion (Doppler), not posture: each report's energy comes from how
+# much the body moved in the second it describes (the movements' waveforms less their mean, so
+# a held stiffening or a new resting position shows nothing), saturating towards 100; a still
+# sleeper's breathing reads as a few points of moving energy (it is the still target's energy
+# that carries it), someone walking about reads high. The radar looks at the room, not the
+# mattress: the partner, a pet, someone sitting on the edge are all seen at full strength.
+_RADAR_REPORT_S = 1.0
+_RADAR_TIMEOUT_S = 5.0
+_RADAR_LATENCY_S = (0.5, 1.0)
+_RADAR_MOTION_G = 0.02  # body motion (g at the mattress) giving 63 % of full energy
+_RADAR_STEP_S = 0.05  # motion sampled at 20 Hz within a report's second
+_RADAR_REST = (3.0, 2.0)  # mean and spread of a still sleeper's moving energy
+_RADAR_NOISE = 3.0  # spread of the energy while moving
+_RADAR_WALK = (60.0, 100.0)  # walking about the room
+_RADAR_WALK_S = (5.0, 15.0)  # from the bed to the door, from the door back to bed
 
 
 class PayloadStyle(StrEnum):
@@ -219,6 +247,17 @@ class NightSpec(BaseModel):
     )
     occupancy_topic: str = Field(DEFAULT_OCCUPANCY_TOPIC, description="bed occupancy topic")
     climate_topic: str = Field(DEFAULT_CLIMATE_TOPIC, description="Zigbee2MQTT climate topic")
+    mmwave: bool = Field(
+        False,
+        description="an LD2410 mmWave sensor on ESPHome beside the bed: presence ON/OFF and "
+        "moving-target energy (0-100, about once a second, on change) on their own topics",
+    )
+    mmwave_presence_topic: str = Field(
+        DEFAULT_MMWAVE_PRESENCE_TOPIC, description="the mmWave sensor's presence state topic"
+    )
+    mmwave_energy_topic: str = Field(
+        DEFAULT_MMWAVE_ENERGY_TOPIC, description="the mmWave sensor's moving-energy state topic"
+    )
 
     @model_validator(mode="after")
     def _partner_turnovers_need_a_partner(self) -> NightSpec:
@@ -311,6 +350,9 @@ class SimulatedNight:
     def messages(self) -> Iterator[tuple[float, str, bytes]]:
         """`(arrival t, topic, payload)` in arrival order, rendered as they are consumed."""
         side = _side_messages(self.spec, self._plan)
+        if self.spec.mmwave:
+            radar = _radar_messages(self.spec, self._plan)
+            side = list(heapq.merge(side, radar, key=lambda message: message[0]))
         side_index = 0
         spec, plan = self.spec, self._plan
         main = _main_sensor(spec, plan)
@@ -1077,3 +1119,68 @@ def _side_messages(spec: NightSpec, plan: _Plan) -> list[tuple[float, str, bytes
         t += _CLIMATE_EVERY_S + rng.uniform(-_CLIMATE_JITTER_S, _CLIMATE_JITTER_S)
     out.sort(key=lambda message: message[0])
     return out
+
+
+class _EsphomeBinarySensor:
+    """An ESPHome binary sensor's MQTT state payloads (esphome.io/components/mqtt): device data."""
+
+    ON = b"ON"
+    OFF = b"OFF"
+
+
+def _radar_messages(spec: NightSpec, plan: _Plan) -> list[tuple[float, str, bytes]]:
+    """The LD2410's presence and moving energy, as ESPHome publishes them (see `_RADAR_*`)."""
+    rng = random.Random(f"mmwave/{spec.seed}")
+    bodies = list(plan.movements)
+    if plan.confounders is not None:
+        bodies += plan.confounders.near + plan.confounders.far
+    moving = _Active(sorted(bodies, key=lambda movement: movement.start))
+    partner_in_bed = spec.partner  # someone stays in the room: presence never drops
+    walks: list[tuple[float, float]] = []  # walking about the room
+    gone: list[tuple[float, float]] = []  # no one in the room: presence off, energy 0
+    for start, end in plan.empty_bed:
+        leave = start + _uniform(rng, _RADAR_WALK_S)
+        back = max(leave, end - _uniform(rng, _RADAR_WALK_S))
+        walks += [(start, leave), (back, end)]
+        if not partner_in_bed and back - leave > _RADAR_TIMEOUT_S:
+            gone.append((leave + _RADAR_TIMEOUT_S, back))
+    walking, away = _Spans(sorted(walks)), _Spans(gone)
+    presence = {True: _EsphomeBinarySensor.ON, False: _EsphomeBinarySensor.OFF}
+    out: list[tuple[float, str, bytes]] = [(spec.start, spec.mmwave_presence_topic, presence[True])]
+    present, last_energy = True, -1
+    t = spec.start + rng.uniform(0, _RADAR_REPORT_S)
+    while t < spec.end:
+        seen_to = t - _uniform(rng, _RADAR_LATENCY_S)  # the motion this report shows ends here
+        now_away = away.covers(seen_to)
+        if now_away:
+            energy = 0.0
+        elif walking.covers(seen_to):
+            energy = _uniform(rng, _RADAR_WALK)
+        else:
+            rest = max(0.0, rng.gauss(*_RADAR_REST))
+            motion = _radar_motion(moving, seen_to - _RADAR_REPORT_S, seen_to)
+            level = 100.0 * (1.0 - math.exp(-motion / _RADAR_MOTION_G))
+            energy = max(rest, level + rng.gauss(0.0, _RADAR_NOISE)) if motion else rest
+        arrival = t + _NETWORK_LATENCY_S + rng.uniform(0, spec.jitter_s)
+        if present == now_away:
+            present = not now_away
+            out.append((arrival, spec.mmwave_presence_topic, presence[present]))
+        value = round(min(100.0, energy))
+        if value != last_energy:  # ESPHome publishes a sensor only when its value changed
+            last_energy = value
+            out.append((arrival, spec.mmwave_energy_topic, str(value).encode()))
+        t += _RADAR_REPORT_S
+    return out
+
+
+def _radar_motion(moving: _Active, start: float, end: float) -> float:
+    """RMS body motion over [start, end] less its mean: what Doppler sees of the movements."""
+    steps = round((end - start) / _RADAR_STEP_S)
+    values = []
+    for i in range(steps):
+        at = start + i * _RADAR_STEP_S
+        values.append(sum(m.waveform(at - m.start) for m in moving.at(at)))
+    if not any(values):
+        return 0.0
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))

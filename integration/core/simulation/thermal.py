@@ -1,14 +1,20 @@
 """A bedroom's temperature over one night, and two thermostats to hold it: ours and HA's.
 
-Pure and seeded, for tests and `python -m bench.comfort`. The room is one thermal mass:
+Pure and seeded, for tests and `python -m bench.comfort`. The room is the air and, optionally, a
+second, slower mass (walls, furniture, the mattress) that exchanges heat with it — the common
+two-node (2R2C) model of a room:
 
-    C dT/dt = (UA + fan_UA) (T_out - T) + occupant + heater - cooler
+    C_air dT/dt  = (UA + fan_UA) (T_out - T) + H (T_mass - T) + occupant + heater - cooler
+    C_mass dT_mass/dt = H (T - T_mass)
 
-with the heater/cooler power following its switch through a first-order lag (a radiator warms
-up, a portable AC ramps), and each sensor following the air through its own first-order lag,
-plus a fixed offset, Gaussian noise and 0.1 °C resolution (typical Zigbee sensors report 0.1).
-Figures are for a ~12 m² bedroom with one outside wall; they give the ~1-3 °C/h rates seen in
-such rooms, not a calibrated building model.
+With `mass_capacity_j_per_k` 0 it is one mass (the reference room). The heater/cooler power
+follows its switch through a first-order lag (a radiator warms up, a portable AC ramps), and each
+sensor follows the air through its own first-order lag, plus a fixed offset, Gaussian noise and
+0.1 °C resolution (typical Zigbee sensors report 0.1). Figures are for a ~12 m² bedroom with one
+outside wall; they give the ~1-3 °C/h rates seen in such rooms, not a calibrated building model.
+`ROOMS` is a family around it — light and heavy mass, weak and strong actuators, poor and good
+insulation, sensors lagging 0-5 minutes and reading up to half a degree apart — for judging a
+controller on rooms it was not tuned on.
 
 `GenericThermostat` re-implements Home Assistant's generic_thermostat control rule
 (its `_async_control_heating`, in HA's generic_thermostat integration): one target,
@@ -22,7 +28,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
@@ -78,6 +84,47 @@ class RoomModel:
     sensor_lag_s: float = 120.0
     sensor_noise_c: float = 0.05
     sensor_step_c: float = 0.1
+    sensor_offsets_c: tuple[float, ...] = _SENSOR_OFFSETS_C
+    mass_capacity_j_per_k: float = 0.0  # walls and furniture; 0: the air is the only mass
+    mass_coupling_w_per_k: float = 0.0  # air ↔ that mass
+
+
+# A family of bedrooms for the comfort benchmark; `reference` is the room the controller was
+# first tuned on. Two-mass rooms put most of the capacity in the walls and furniture: the air
+# moves fast when the heater runs, then the walls pull it back.
+ROOMS: dict[str, RoomModel] = {
+    "reference": RoomModel(),
+    "two_mass_laggy": RoomModel(
+        capacity_j_per_k=0.4e6,
+        mass_capacity_j_per_k=4.0e6,
+        mass_coupling_w_per_k=150.0,
+        sensor_lag_s=210.0,
+        sensor_offsets_c=(0.25, -0.25, 0.0),
+    ),
+    "heavy_well_insulated": RoomModel(
+        capacity_j_per_k=0.6e6,
+        mass_capacity_j_per_k=8.0e6,
+        mass_coupling_w_per_k=250.0,
+        loss_w_per_k=30.0,
+    ),
+    "light_draughty": RoomModel(
+        capacity_j_per_k=0.3e6,
+        mass_capacity_j_per_k=1.5e6,
+        mass_coupling_w_per_k=100.0,
+        loss_w_per_k=90.0,
+        sensor_lag_s=60.0,
+    ),
+    "weak_actuators": RoomModel(heater_w=700.0, cooler_w=800.0),
+    "strong_actuators_slow_sensor": RoomModel(
+        capacity_j_per_k=0.5e6,
+        mass_capacity_j_per_k=3.0e6,
+        mass_coupling_w_per_k=150.0,
+        heater_w=2500.0,
+        cooler_w=2500.0,
+        sensor_lag_s=300.0,
+    ),
+    "fast_sensor": RoomModel(sensor_lag_s=1.0, sensor_offsets_c=(0.0, 0.3, -0.2)),
+}
 
 
 class Setup(StrEnum):
@@ -110,6 +157,14 @@ class NightResult:
     in_band_share: float
     outside_degree_min: float
     switches_per_h: float
+    # Heating started within REVERSAL_WINDOW_S of cooling stopping, or the other way round.
+    reversals: int = 0
+    learned: tuple[tuple[str, float | int | None], ...] = ()  # what our controller learned
+
+
+# A change of direction this soon after the other direction stopped is heating and cooling
+# against each other.
+REVERSAL_WINDOW_S = 1800.0
 
 
 class GenericThermostat:
@@ -181,9 +236,10 @@ class SimulatedRoom:
         self.model = model
         self.weather = weather
         self.air_c = weather.room_start_c
+        self.mass_c = weather.room_start_c
         self.heat_w = 0.0
         self.cool_w = 0.0
-        self.sensed_c = [weather.room_start_c + off for off in _SENSOR_OFFSETS_C]
+        self.sensed_c = [weather.room_start_c + off for off in model.sensor_offsets_c]
         self._rng = random.Random(seed)
 
     def advance(self, dt_s: float, local_hours: float, on: dict[Role, bool]) -> None:
@@ -198,9 +254,13 @@ class SimulatedRoom:
         power_w = (
             exchange_w_per_k * (outside_c - self.air_c) + m.occupant_w + self.heat_w - self.cool_w
         )
+        if m.mass_capacity_j_per_k > 0:
+            to_mass_w = m.mass_coupling_w_per_k * (self.air_c - self.mass_c)
+            power_w -= to_mass_w
+            self.mass_c += to_mass_w * dt_s / m.mass_capacity_j_per_k
         self.air_c += power_w * dt_s / m.capacity_j_per_k
         follow = 1 - math.exp(-dt_s / m.sensor_lag_s)
-        for i, offset in enumerate(_SENSOR_OFFSETS_C):
+        for i, offset in enumerate(m.sensor_offsets_c):
             self.sensed_c[i] += (self.air_c + offset - self.sensed_c[i]) * follow
 
     def read(self, i: int) -> float:
@@ -226,8 +286,13 @@ def run_night(
     tolerance_c: float = 0.3,
     model: RoomModel | None = None,
     tz_name: str = "Europe/London",
+    learned: Mapping[str, float | int | None] | None = None,
 ) -> NightResult:
-    """Simulate and score 21:30-08:00 local against the scheduled bands."""
+    """Simulate and score 21:30-08:00 local against the scheduled bands.
+
+    `learned` is what our controller learned of this room on an earlier night (as the service
+    keeps it in its history); the result carries what it knows after this one.
+    """
     settings = settings or ComfortSettings()
     tz = ZoneInfo(tz_name)
     evening = datetime.fromisoformat(weather.day).date()
@@ -237,6 +302,8 @@ def run_night(
     on = dict.fromkeys(Role, False)
     specs = [ActuatorSpec(role, role) for role in setup.roles]
     ours = ComfortController(_ROOM, specs, settings, tz)
+    if learned is not None:
+        ours.restore_learned(learned)
     generic = [
         (
             role,
@@ -252,14 +319,15 @@ def run_night(
     ]
     last_sensor_c: float | None = None
     in_band_s = outside_deg_s = 0.0
-    toggles = 0
+    toggles = reversals = 0
+    stopped = {"heat": -math.inf, "cool": -math.inf}  # when each direction last stopped
     now = start
     while now < end:
         readings = []
         if (now - start) % _REPORT_S == 0:
             readings = [
                 TemperatureReading(_ROOM, f"s{i}", now, room.read(i))
-                for i in range(len(_SENSOR_OFFSETS_C))
+                for i in range(len(room.model.sensor_offsets_c))
             ]
         before = dict(on)
         band = band_at(settings, now, tz)
@@ -280,6 +348,15 @@ def run_night(
             if readings:
                 last_sensor_c = round(statistics.median(r.temp_c for r in readings), 1)
         toggles += sum(on[role] != before[role] for role in on)
+        for role in on:
+            if on[role] == before[role]:
+                continue
+            heats = role is Role.HEATER
+            if on[role]:
+                other = stopped["cool" if heats else "heat"]
+                reversals += now - other < REVERSAL_WINDOW_S
+            else:
+                stopped["heat" if heats else "cool"] = now
         local = datetime.fromtimestamp(now, tz)
         room.advance(_DT_S, local.hour + local.minute / 60, on)
         below = max(0.0, band.low_c - room.air_c)
@@ -291,4 +368,6 @@ def run_night(
         in_band_share=in_band_s / (end - start),
         outside_degree_min=outside_deg_s / 60.0,
         switches_per_h=toggles / ((end - start) / 3600.0),
+        reversals=reversals,
+        learned=tuple(ours.learned().items()) if controller is Controller.OURS else (),
     )

@@ -12,6 +12,7 @@ from integration.adapters.payloads import parse_payload
 from integration.core.readings import (
     AccelSamples,
     HumidityReading,
+    MovementEnergyReading,
     OccupancyReading,
     Rejection,
     SensorKind,
@@ -29,6 +30,7 @@ READING_TYPES = {
     SensorKind.MOTION: AccelSamples,
     SensorKind.VIBRATION: VibrationReading,
     SensorKind.OCCUPANCY: OccupancyReading,
+    SensorKind.MOVEMENT_ENERGY: MovementEnergyReading,
 }
 
 
@@ -58,6 +60,7 @@ def test_captured_payload_parses_as_expected(path: Path) -> None:
         field=raw["field"],
         unit=raw["unit"],
         rate_hz=raw["rate_hz"],
+        max_distance_m=raw.get("max_distance_m"),
     )
     t = case.get("arrival_t", ARRIVAL_T)
 

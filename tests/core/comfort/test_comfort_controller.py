@@ -323,6 +323,11 @@ def test_every_action_says_why() -> None:
         "temp_c": 17.2,
         "sensors": "a,b",
         "fault": None,
+        "ahead_c": 17.2,  # nothing learned yet: no lag to look ahead by
+        "undershoot_heat_c": 0.0,
+        "overshoot_heat_c": 0.0,
+        "undershoot_cool_c": 0.0,
+        "overshoot_cool_c": 0.0,
     }
 
 
@@ -415,3 +420,36 @@ def test_inconsistency_turns_off_once_reports_and_sticks_in_safe(
     for t in (200.0, 1000.0, 5000.0):
         assert ctl.step([temp(t, 10.0), PauseSwitch(ROOM, t, paused=False)], t) == []
     assert ctl.state is State.SAFE
+
+
+def test_a_heater_that_does_nothing_is_stopped_said_once_and_tried_again_later() -> None:
+    """The room falls 1 °C an hour before and while the heater runs: unplugged, or a window."""
+    ctl = controller(HEATER)
+    start = utc("2026-01-14T23:00:00")
+    said_at: dict[float, list[str]] = {}
+    for minute in range(0, 150):
+        t = start + minute * 60
+        said_at[t] = said(ctl.step([temp(t, 18.8 - minute / 60)], t))
+    spoken = [(round((t - start) / 60), words) for t, words in said_at.items() if words]
+    assert spoken[0] == (0, ["heater off"])  # the first step says what every actuator does
+    (on_at, on_words), (off_at, off_words), *later = spoken[1:]
+    assert on_words == ["heater on"]
+    assert off_words == ["heater off", "notify"]
+    assert 30 <= off_at - on_at <= 35  # NO_EFFECT_S, then the next step
+    assert ctl.failing(start + off_at * 60)
+    assert not any("notify" in words for _, words in later)  # said once
+    assert later[0][1] == ["heater on"]  # tried again an hour later
+    assert later[0][0] - off_at == pytest.approx(60, abs=1)
+
+
+def test_a_weak_heater_that_slows_the_fall_is_not_taken_for_a_broken_one() -> None:
+    ctl = controller(HEATER)
+    start = utc("2026-01-14T23:00:00")
+    temp_c = 18.8
+    for minute in range(0, 120):
+        t = start + minute * 60
+        heating = ctl.state is State.HEATING
+        temp_c += (-0.4 if heating else -1.0) / 60  # it slows the fall: it works
+        ctl.step([temp(t, temp_c)], t)
+    assert ctl.state is State.HEATING
+    assert not ctl.failing(start + 120 * 60)
