@@ -42,6 +42,7 @@ _UNITS: dict[SensorKind, frozenset[str]] = {
     # the unit of a target distance, with `max_distance_m` (ESPHome LD2410: cm; Z2M FP1E: m)
     SensorKind.OCCUPANCY: frozenset({"cm", "m"}),
     SensorKind.MOVEMENT_ENERGY: frozenset({"%"}),
+    SensorKind.CONTACT: frozenset(),
 }
 
 

@@ -18,6 +18,7 @@ from integration.adapters.actions import ActionTranslator
 from integration.adapters.payloads import parse_payload
 from integration.config import RoomConfig, ServiceConfig
 from integration.core.comfort import ActuatorSpec
+from integration.core.detectors import ChannelFigures
 from integration.core.events import Action
 from integration.core.intents import Role, Translate
 from integration.core.readings import Rejection, SensorKind, Tick
@@ -53,6 +54,9 @@ class IngestStats:
     readings: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     last_seen: dict[str, float] = field(default_factory=dict)  # "room/sensor" → t
+    # Per configured sensor ("room/sensor"), so bounded: messages read, and refused
+    read_by_sensor: Counter[str] = field(default_factory=Counter)
+    rejected_by_sensor: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(slots=True)
@@ -147,10 +151,12 @@ class Pipeline:
             room = self.rooms[spec.room]
             parsed = parse_payload(spec, item.payload, item.t, item.topic)
             if isinstance(parsed, Rejection):
+                self.stats.rejected_by_sensor[route.seen_key] += 1
                 self._count_rejection(spec, parsed, item.t)
                 room.rejected(spec.sensor_id, parsed.reason, item.t)
                 continue
             self.stats.last_seen[route.seen_key] = item.t
+            self.stats.read_by_sensor[route.seen_key] += 1
             for reading in parsed:
                 self.stats.readings[spec.kind] += 1
                 out.readings.append(reading)
@@ -162,6 +168,11 @@ class Pipeline:
         return tuple(
             sorted({r.spec.room for r in self._routes_for(topic) if r.spec.kind in BED_KINDS})
         )
+
+    def channel_figures(self, room: str, sensor_id: str) -> ChannelFigures | None:
+        """An accelerometer's resting level and drops as its room's detector sees them."""
+        core = self.rooms.get(room)
+        return None if core is None else core.detector.channel_figures(sensor_id)
 
     def end_of_input(self, now: float) -> PipelineOutputs:
         """The input ended (a recording's last message): summarise nights still open."""

@@ -22,6 +22,7 @@ from integration.adapters.ha_discovery import (
 from integration.adapters.ha_rest import HomeAssistantActions, home_assistant_actions
 from integration.adapters.ha_states import HomeAssistantStates, home_assistant_states
 from integration.adapters.history import History
+from integration.adapters.livesignal import LiveSensor, LiveSignal, SensorFigures
 from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
 from integration.adapters.outbound import Outbound
@@ -31,7 +32,7 @@ from integration.adapters.web import Health, serve_dashboard
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig
 from integration.core.events import MovementEvent, WhyValue
-from integration.core.readings import TICK_S, Tick
+from integration.core.readings import TICK_S, SensorKind, Tick
 from integration.core.summary import NightSummary
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline, PipelineOutputs
@@ -77,6 +78,7 @@ class Service:
         )
         self.home_assistant = home_assistant or home_assistant_actions(config)
         self.entities = home_assistant_states(config, self.clock.now)  # sensors that are HA's
+        self.live = LiveSignal(motion_sensors(config), self._live_figures)
         self._stopping = asyncio.Event()
         self.recent_events: deque[MovementEvent] = deque(maxlen=RECENT_EVENTS)
         self.dashboard_url: str | None = None
@@ -115,7 +117,12 @@ class Service:
         if await self.history.open():
             await self.history.resume(self.pipeline.rooms)
         served = await serve_dashboard(
-            self.config, self.history.store, self.health, self.metrics, self.outbound
+            self.config,
+            self.history.store,
+            self.health,
+            self.metrics,
+            self.outbound,
+            live=lambda: self.live.view(self.clock.now()),
         )
         dashboard, self.dashboard_url = served or (None, None)
         try:
@@ -174,7 +181,33 @@ class Service:
             store_failures=self.history.failures,
             flooding=self.mqtt.flooding_since(now - FLOOD_QUIET_S),
             dropped=self.mqtt.dropped(),
+            comfort_learned={
+                room_id: room.learned_status() for room_id, room in self.pipeline.rooms.items()
+            },
+            home_assistant_entities="disabled" if self.entities is None else self.entities.state,
+            home_assistant_entities_detail="" if self.entities is None else self.entities.detail,
         )
+
+    def _live_figures(self) -> dict[str, SensorFigures]:
+        """Each motion sensor's counts since start and resting level, for the live page."""
+        stats = self.pipeline.stats
+        figures = {}
+        for sensor in self.live.sensors:
+            channel = self.pipeline.channel_figures(sensor.room, sensor.sensor_id)
+            resting = channel.resting_rms_g if channel is not None else 0.0
+            figures[sensor.key] = SensorFigures(
+                messages=stats.read_by_sensor[sensor.key],
+                rejected=stats.rejected_by_sensor[sensor.key],
+                dropped={
+                    # a wildcard sensor's topics share its filter's bucket, counted under it
+                    "flood": self.mqtt.flooding.get(sensor.topic, 0),
+                    "duplicate": channel.duplicate_batches if channel is not None else 0,
+                    "late": channel.late_batches if channel is not None else 0,
+                },
+                resting_mg=resting * 1000.0 if resting > 0.0 else None,
+                flat=channel is not None and channel.flat,
+            )
+        return figures
 
     def _night_states(self) -> dict[str, dict[str, Any]]:
         return {room_id: room.snapshot() for room_id, room in self.pipeline.rooms.items()}
@@ -201,6 +234,7 @@ class Service:
 
     async def _reading(self, message: InboundMessage) -> None:
         out = self.pipeline.handle(message)
+        self.live.take(message.t, out.readings)
         if self.raw_nights is not None:
             await self.raw_nights.take(self.pipeline.bed_rooms(message.topic), message)
         self.metrics.messages()
@@ -262,3 +296,13 @@ class Service:
             night_changed=bool(out.nights),
             night_states=self._night_states,
         )
+
+
+def motion_sensors(config: ServiceConfig) -> list[LiveSensor]:
+    """The configured accelerometers, as the live page lists them."""
+    names = {room.id: room.name for room in config.rooms}
+    return [
+        LiveSensor(spec.room, names[spec.room], spec.sensor_id, spec.topic)
+        for spec in config.sensor_specs()
+        if spec.kind is SensorKind.MOTION
+    ]

@@ -22,6 +22,7 @@ from integration.core.summary import MinuteRecord, NightSummary
 __all__ = [
     "LANES",
     "PHONE_WIDTH",
+    "live_chart",
     "night_chart",
     "restless_spans",
     "trend_chart",
@@ -54,6 +55,17 @@ TREND_TOP = 14.0
 TREND_BOTTOM = 28.0
 TREND_NIGHTS = 30  # the trend covers the last month
 TREND_MIN_SLOTS = 14  # a short history keeps bars a sensible width
+
+LIVE_WIDTH = 720.0
+LIVE_HEIGHT = 170.0
+LIVE_LEFT = 76.0  # room for "-300 mg"
+LIVE_RIGHT = 14.0
+LIVE_TOP = 10.0
+LIVE_BOTTOM = 26.0
+LIVE_SPAN_S = 60.0  # the live view's minute
+# The smallest half-height: a sensor at rest (2-3 mg of noise) shows as noise, not full scale.
+LIVE_MIN_SCALE_MG = 10.0
+LIVE_GAP_S = 0.5  # points further apart than this are not joined: the sensor was silent
 
 # One lane per kind a person tells apart; a restless episode's start and end share a lane.
 LANES: tuple[tuple[str, tuple[MovementKind, ...]], ...] = (
@@ -507,4 +519,83 @@ def trend_chart(summaries: Sequence[NightSummary], width: float = TREND_WIDTH) -
                 "circle",
                 {"class": "in-band-dot", "cx": _n(point[0]), "cy": _n(point[1]), "r": "3"},
             )
+    return _serialize(svg)
+
+
+def live_chart(
+    points: Sequence[tuple[float, float]], resting_mg: float | None, width: float = LIVE_WIDTH
+) -> str:
+    """A sensor's last minute: (seconds before its newest sample, mg) as a line around 0.
+
+    `resting_mg` shades the resting level, plus and minus; the scale is symmetric and grows
+    with the largest value shown. `width` as for `trend_chart`.
+    """
+    svg = _svg(
+        width,
+        LIVE_HEIGHT,
+        "The last minute of the sensor's signal: movement in mg around its running mean",
+        "live-chart",
+    )
+    right, bottom = width - LIVE_RIGHT, LIVE_HEIGHT - LIVE_BOTTOM
+    x = _Scale(-LIVE_SPAN_S, 0.0, LIVE_LEFT, right)
+    peak = max((abs(v) for _, v in points), default=0.0)
+    most = max(peak, LIVE_MIN_SCALE_MG, 1.2 * (resting_mg or 0.0))
+    step = _nice_step(most, 4)
+    top = math.ceil(most / step) * step
+    y = _Scale(-top, top, bottom, LIVE_TOP)
+    axis = ET.SubElement(svg, "g", {"class": "axes"})
+    for value in (-top, 0.0, top):
+        ET.SubElement(
+            axis,
+            "line",
+            {
+                "class": "grid",
+                "x1": _n(LIVE_LEFT),
+                "x2": _n(right),
+                "y1": _n(y(value)),
+                "y2": _n(y(value)),
+            },
+        )
+        label = f"{value:+g} mg" if value else "0"
+        _text(axis, LIVE_LEFT - 6, y(value) + 4, label, {"text-anchor": "end"})
+    every = 15 if width > PHONE_WIDTH else 20
+    for seconds in range(-int(LIVE_SPAN_S), 1, every):
+        label = f"{seconds} s" if seconds else "latest"
+        anchor = "end" if seconds == 0 else "middle"
+        _text(svg, x(seconds), LIVE_HEIGHT - 8, label, {"text-anchor": anchor})
+    if resting_mg:
+        band = min(resting_mg, top)
+        ET.SubElement(
+            svg,
+            "rect",
+            {
+                "class": "resting",
+                "x": _n(LIVE_LEFT),
+                "y": _n(y(band)),
+                "width": _n(right - LIVE_LEFT),
+                "height": _n(y(-band) - y(band)),
+            },
+        )
+    if not points:
+        _text(
+            svg,
+            (LIVE_LEFT + right) / 2,
+            LIVE_TOP + (bottom - LIVE_TOP) / 2 - 8,
+            "no signal yet",
+            {"class": "empty", "text-anchor": "middle"},
+        )
+        return _serialize(svg)
+    runs: list[list[tuple[float, float]]] = [[]]
+    previous: float | None = None
+    for t, value in points:
+        if previous is not None and t - previous > LIVE_GAP_S:
+            runs.append([])
+        runs[-1].append((x(max(t, -LIVE_SPAN_S)), y(value)))
+        previous = t
+    # A lone point is a zero-length line, which the round line cap draws as a dot.
+    d = " ".join(
+        "M" + " L".join(f"{_n(a)},{_n(b)}" for a, b in run) + (" h0" if len(run) == 1 else "")
+        for run in runs
+    )
+    ET.SubElement(svg, "path", {"class": "signal", "d": d})
     return _serialize(svg)

@@ -109,6 +109,7 @@ class RoomTopics:
     summary_now: str
     set_label: str  # the person's word on the latest spasm-like event, or a missed spasm
     label: str  # the latest spasm-like event and its label (retained)
+    learned: str  # what the comfort controller learned of the room, once it has (retained)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ def room_topics(base: str, room_id: str) -> RoomTopics:
         summary_now=f"{room}/set/summary_now",
         set_label=f"{room}/set/label",
         label=f"{room}/label",
+        learned=f"{room}/learned",
     )
 
 
@@ -313,6 +315,24 @@ def state_message(config: ServiceConfig, room_id: str, status: Mapping[str, Any]
         for key, value in status.items()
     }
     return room_topics(config.mqtt.base_topic, room_id).state, json.dumps(document), True
+
+
+def learned_message(
+    config: ServiceConfig, room_id: str, status: Mapping[str, Any]
+) -> Publish | None:
+    """What the comfort controller learned of the room, retained; None until it has learned."""
+    if not status.get("learned_at"):
+        return None
+    keys = (
+        "learned_at",
+        "heating_rate_c_per_h",
+        "cooling_rate_c_per_h",
+        "room_lag_min",
+        "heating_overshoot_c",
+        "cooling_overshoot_c",
+    )
+    document = {key: status.get(key) for key in keys}
+    return room_topics(config.mqtt.base_topic, room_id).learned, json.dumps(document), True
 
 
 def label_message(
@@ -635,6 +655,53 @@ def _room_entities(
                 "name": "Restless now",
                 "icon": "mdi:run",
                 "value_template": _known("restless"),
+            },
+        ),
+        (
+            "binary_sensor",
+            "window_open",
+            {
+                **state,
+                "name": "Window open",
+                "device_class": "window",
+                "value_template": _known("window_open"),
+            },
+        ),
+        # What the comfort controller learned of the room (README "Comfort control").
+        *(
+            (
+                "sensor",
+                key,
+                {
+                    **state,
+                    "name": name,
+                    "unit_of_measurement": unit,
+                    "entity_category": "diagnostic",
+                    "icon": icon,
+                    "value_template": _number(key),
+                },
+            )
+            for key, name, unit, icon in (
+                ("heating_rate_c_per_h", "Heating rate", "°C/h", "mdi:radiator"),
+                ("cooling_rate_c_per_h", "Cooling rate", "°C/h", "mdi:snowflake"),
+                ("room_lag_min", "Room lag", "min", "mdi:timer-sand"),
+                ("heating_overshoot_c", "Heating overshoot", "°C", "mdi:thermometer-chevron-up"),
+                ("cooling_overshoot_c", "Cooling overshoot", "°C", "mdi:thermometer-chevron-down"),
+            )
+        ),
+        (
+            "sensor",
+            "learned_at",
+            {
+                # Its own topic, published once something is learned: a timestamp sensor of
+                # HA 2024.3 takes no "None" (it logs the payload as invalid).
+                "state_topic": topics.learned,
+                "json_attributes_topic": topics.learned,
+                "name": "Room learned",
+                "device_class": "timestamp",
+                "entity_category": "diagnostic",
+                "icon": "mdi:school-outline",
+                "value_template": _known("learned_at"),
             },
         ),
         (

@@ -126,7 +126,7 @@ class History:
                 room.remember(await self.store.last_summaries(room_id, HISTORY_NIGHTS))
                 state = await self.store.load_night_state(room_id)
                 if state is not None:
-                    room.restore(state)
+                    room.restore(state, self.now())
                     if state.get("accumulator") is not None:  # else no night was open
                         _LOGGER.info("room %s: resumed the night from the history store", room_id)
         except StoreError as err:

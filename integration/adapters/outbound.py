@@ -18,6 +18,7 @@ from integration.adapters.ha_discovery import (
     delivery_problem_messages,
     event_message,
     label_message,
+    learned_message,
     movement_message,
     notice_message,
     rules_problem_messages,
@@ -158,10 +159,16 @@ class Outbound:
     async def status(self, statuses: Mapping[str, Status], *, force: bool = False) -> None:
         """Each room's live state, retained, whenever it changed."""
         for room_id, status in statuses.items():
-            if force or status != self._published_status.get(room_id):
+            before = self._published_status.get(room_id)
+            if force or status != before:
                 topic, payload, retain = state_message(self.config, room_id, status)
                 if await self.mqtt.publish(topic, payload, qos=1, retain=retain):
                     self._published_status[room_id] = status
+                learned = learned_message(self.config, room_id, status)
+                if learned is not None and (
+                    force or before is None or before.get("learned_at") != status["learned_at"]
+                ):
+                    await self._publish([learned])
 
     async def rules_problem(self, problems: list[str]) -> None:
         """The rules problem entity: ON with the located errors while the last reload failed."""

@@ -1,4 +1,4 @@
-"""The service's own web dashboard: nights list, night pages, JSON API, /healthz and /metrics.
+"""The service's own web dashboard: nights, night pages, the live signal, JSON, /healthz, /metrics.
 
 Pages are rendered on the server (HTML with inline SVG, no JavaScript, no external resources)
 and link with relative URLs only, so they work the same at `/` and behind Home Assistant's
@@ -19,6 +19,11 @@ address alone, without a token of ours: HA has authenticated the user and names 
 `X-Remote-User-*` (the pages show the name).
 https://developers.home-assistant.io/docs/add-ons/presentation#ingress
 
+The live page (`/live`) shows each motion sensor's last minute while a person places it. It
+stays script-free too: it reloads itself every `LIVE_REFRESH_S` with `<meta http-equiv="refresh">`
+(no CSP source is needed for that), relative, so the reload keeps the ingress prefix and
+`?token=`; `/api/live` has the same in JSON for anything that would rather poll.
+
 The person's labels are the only writes, as HTML form POSTs safe against cross-site request
 forgery: a form field must carry the dashboard's CSRF token (random per start, in the pages
 only), the browser's `Sec-Fetch-Site` must say same-origin (or, from browsers without it,
@@ -35,7 +40,7 @@ import json
 import logging
 import math
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from importlib.resources import files
@@ -50,7 +55,8 @@ from aiohttp.typedefs import Handler, Middleware
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from integration.adapters.charts import PHONE_WIDTH, night_chart, trend_chart
+from integration.adapters.charts import PHONE_WIDTH, live_chart, night_chart, trend_chart
+from integration.adapters.livesignal import POINT_HZ, WINDOW_S, SensorView
 from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import KIND_LABELS, Action, ActionKind, MovementEvent, MovementKind
 from integration.core.labels import EventLabel, Label
@@ -62,6 +68,7 @@ __all__ = [
     "DashboardListeners",
     "Health",
     "Labeller",
+    "LiveSource",
     "MetricsSource",
     "NightHistory",
     "make_app",
@@ -80,6 +87,8 @@ _MISSING = "\u2013"  # an en dash where a night has no such figure
 # past its date, which must still be a date Python can hold.
 FIRST_NIGHT = date(1970, 1, 2)
 LAST_NIGHT = date.max - timedelta(days=2)
+# The live page reloads this often: a bed sensor sends a batch a second, so it shows each one.
+LIVE_REFRESH_S = 1
 # Who HA's ingress says is looking (X-Remote-User-*): shown on the pages, so kept to one short line.
 MAX_VIEWER_CHARS = 64
 
@@ -114,6 +123,8 @@ _SECURITY_HEADERS = {
 
 
 Row = dict[str, str | int | float | None]
+# Every configured motion sensor's last minute and figures, now (`LiveSignal.view` at the clock)
+LiveSource = Callable[[], Sequence[SensorView]]
 
 
 class NightHistory(Protocol):
@@ -168,6 +179,12 @@ class Health:
     # lasting way again and again) since start, and kept in the history store in all
     dead_letters: int = 0
     dead_letters_kept: int = 0
+    # Sensors read from HA entities: "connected", "connecting", "backing_off", "auth_failed",
+    # or "disabled" when no sensor reads one; with why it is down, in words
+    home_assistant_entities: str = "disabled"
+    home_assistant_entities_detail: str = ""
+    # What each room's comfort controller learned of it (rates, lag, overshoot, when), by room id
+    comfort_learned: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _event_from_row(row: Row) -> MovementEvent:
@@ -235,8 +252,10 @@ class _Dashboard:
         labeller: Labeller | None = None,
         requests: _Requests | None = None,
         behind_ingress: bool = False,
+        live: LiveSource | None = None,
     ) -> None:
         self.store = store
+        self.live = live
         # Every request comes through HA's ingress proxy, so its X-Forwarded-* and X-Remote-User-*
         # headers are the proxy's word (make_app lets no one else in).
         self.behind_ingress = behind_ingress
@@ -337,6 +356,20 @@ class _Dashboard:
             }
         )
 
+    async def api_live(self, _request: web.Request) -> web.Response:
+        """Each motion sensor's last minute: points, rate, counts and resting level."""
+        if self.live is None:
+            return _json({"error": "the live signal needs the running service"}, status=404)
+        response = _json(
+            {
+                "window_s": WINDOW_S,
+                "point_hz": POINT_HZ,
+                "sensors": [_live_json(view) for view in self.live()],
+            }
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     async def healthz(self, _request: web.Request) -> web.Response:
         """Every component's state and the last message per sensor; 503 without the broker.
 
@@ -385,7 +418,34 @@ class _Dashboard:
             else [],
             csrf=self.csrf,
             viewer=self._viewer(request),
+            live_href=None if self.live is None else "live" + token,
         )
+
+    async def live_page(self, request: web.Request) -> web.Response:
+        """Each motion sensor's last minute and figures, reloading itself every second."""
+        token = _token_query(request)
+        if self.live is None:
+            return _page(
+                "message.html",
+                title="Live signal",
+                back="./" + token,
+                status=404,
+                message="The live signal needs the running service.",
+            )
+        response = _page(
+            "live.html",
+            title="Live signal",
+            back="./" + token,
+            refresh_s=LIVE_REFRESH_S,
+            sensors=[_live_panel(view) for view in self.live()],
+            rooms=[
+                (self.room_names.get(room, room), _learned_figures(learned))
+                for room, learned in sorted(self.health().comfort_learned.items())
+            ],
+            viewer=self._viewer(request),
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def _night_row(self, s: NightSummary, token: str) -> _NightRow:
         return _NightRow(
@@ -587,6 +647,17 @@ class _NightRow:
 
 
 @dataclass(frozen=True, slots=True)
+class _LivePanel:
+    name: str  # "Bedroom: bed"
+    topic: str
+    heard: bool  # a sample has come
+    rejected: int
+    flat: bool  # stuck: identical samples
+    figures: list[tuple[str, str]]
+    chart: _Chart
+
+
+@dataclass(frozen=True, slots=True)
 class _EventRow:
     id: int
     time: str
@@ -616,6 +687,82 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 def _summary_json(summary: NightSummary) -> dict[str, Any]:
     return {**summary.to_dict(), "night_date": summary.night_date}
+
+
+def _learned_figures(learned: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What a comfort controller learned of its room, as the live page shows it."""
+
+    def shown(key: str, unit: str) -> str:
+        value = learned.get(key)
+        return "not yet" if value is None else f"{value:g} {unit}"
+
+    return [
+        ("heating rate", shown("heating_rate_c_per_h", "°C/h")),
+        ("cooling rate", shown("cooling_rate_c_per_h", "°C/h")),
+        ("lag, switch to turn", shown("room_lag_min", "min")),
+        ("heating overshoot", shown("heating_overshoot_c", "°C")),
+        ("cooling overshoot", shown("cooling_overshoot_c", "°C")),
+        ("last learned", str(learned.get("learned_at") or "not yet")[:16].replace("T", " ")),
+    ]
+
+
+def _live_panel(view: SensorView) -> _LivePanel:
+    """One sensor on the live page: its figures in words, its minute drawn at both widths."""
+    f = view.figures
+    rate = _MISSING if view.measured_rate_hz is None else f"{view.measured_rate_hz:.1f} Hz"
+    declared = _MISSING
+    if view.latest_t is not None:
+        declared = "single" if view.declared_rate_hz is None else f"{view.declared_rate_hz:g} Hz"
+    heard = _MISSING if view.heard_s_ago is None else f"{view.heard_s_ago:.1f} s ago"
+    # The detector learns it from quiet seconds once it has `warmup_s` of signal
+    resting = _MISSING if view.latest_t is None else "learning"
+    if f.resting_mg is not None:
+        resting = f"{f.resting_mg:.1f} mg"
+    figures = [
+        ("Rate, measured", rate),
+        ("Rate, sent", declared),
+        ("Messages", str(f.messages)),
+        ("Rejected", str(f.rejected)),
+        ("Dropped", str(sum(f.dropped.values()))),
+        ("Resting level", resting),
+        ("Peak, last minute", f"{view.peak_mg:.0f} mg" if view.points else _MISSING),
+        ("Last message", heard),
+    ]
+    return _LivePanel(
+        name=f"{view.sensor.room_name}: {view.sensor.sensor_id}",
+        topic=view.sensor.topic,
+        heard=bool(view.points),
+        rejected=f.rejected,
+        flat=f.flat,
+        figures=figures,
+        chart=_both_widths(live_chart, view.points, f.resting_mg),
+    )
+
+
+def _live_json(view: SensorView) -> dict[str, Any]:
+    f = view.figures
+    return {
+        "room": view.sensor.room,
+        "room_name": view.sensor.room_name,
+        "sensor": view.sensor.sensor_id,
+        "topic": view.sensor.topic,
+        "heard_s_ago": _rounded(view.heard_s_ago, 2),
+        "latest_t": view.latest_t,
+        "declared_rate_hz": view.declared_rate_hz,
+        "measured_rate_hz": _rounded(view.measured_rate_hz, 2),
+        "messages": f.messages,
+        "rejected": f.rejected,
+        "dropped": dict(f.dropped),
+        "resting_mg": f.resting_mg,
+        "flat": f.flat,
+        "peak_mg": round(view.peak_mg, 2),
+        # [seconds before the newest sample, mg]: a tenth of a second, a hundredth of a mg
+        "points": [[round(t, 1), round(v, 2)] for t, v in view.points],
+    }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _parse_date(text: str) -> date:
@@ -680,11 +827,17 @@ def _page(
     back: str | None,
     status: int = 200,
     viewer: str = "",
+    live_href: str | None = None,
+    refresh_s: int | None = None,
     **context: object,
 ) -> web.Response:
-    """A page from `templates/`, with the security headers every page carries."""
+    """A page from `templates/`, with the security headers every page carries.
+
+    `live_href` puts a link to the live page in the header; `refresh_s` makes the page reload
+    itself that often.
+    """
     document = _TEMPLATES.get_template(template).render(
-        title=title, back=back, viewer=viewer, **context
+        title=title, back=back, viewer=viewer, live_href=live_href, refresh_s=refresh_s, **context
     )
     return web.Response(
         text=document, content_type="text/html", status=status, headers=_SECURITY_HEADERS
@@ -766,8 +919,11 @@ def make_app(
     room_names: Mapping[str, str],
     labeller: Labeller | None = None,
     ingress_proxy: IPv4Address | IPv6Address | None = None,
+    live: LiveSource | None = None,
 ) -> web.Application:
     """The dashboard as an aiohttp application; `token` None leaves it open (localhost only).
+
+    Without `live` (the running service's motion sensors), `/live` says it needs the service.
 
     With `ingress_proxy`, it is HA's ingress listener: it answers that address alone (403 to
     any other) and takes no token, as HA has authenticated the user.
@@ -790,6 +946,7 @@ def make_app(
         labeller,
         requests,
         behind_ingress=ingress_proxy is not None,
+        live=live,
     )
     date_part = r"{date:\d{4}-\d{2}-\d{2}}"
     app.router.add_get("/", dashboard.index)
@@ -799,6 +956,8 @@ def make_app(
     app.router.add_get(f"/api/nights/{{room}}/{date_part}", dashboard.api_night)
     app.router.add_post(f"/nights/{{room}}/{date_part}/label", dashboard.label_event)
     app.router.add_post("/rooms/{room}/missed", dashboard.report_missed)
+    app.router.add_get("/live", dashboard.live_page)
+    app.router.add_get("/api/live", dashboard.api_live)
     app.router.add_get("/healthz", dashboard.healthz)
     app.router.add_get("/metrics", dashboard.metrics_text)
     return app
@@ -824,6 +983,7 @@ async def serve_dashboard(
     health: Callable[[], Health],
     metrics: MetricsSource,
     labeller: Labeller | None = None,
+    live: LiveSource | None = None,
 ) -> tuple[DashboardListeners, str | None] | None:
     """The dashboard as configured, and its direct address; None when off or nothing started.
 
@@ -844,6 +1004,7 @@ async def serve_dashboard(
             room_names={room.id: room.name for room in config.rooms},
             labeller=labeller,
             ingress_proxy=ingress_proxy,
+            live=live,
         )
 
     direct: web.AppRunner | None = None

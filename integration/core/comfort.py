@@ -75,7 +75,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from integration.core.events import WhyValue
 from integration.core.intents import ClimateMode, Notify, Role, SetClimate, SwitchActuator
 from integration.core.localtime import parse_hhmm
-from integration.core.readings import TemperatureReading, Tick
+from integration.core.readings import ContactReading, TemperatureReading, Tick
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -313,7 +313,7 @@ class PauseSwitch:
     paused: bool
 
 
-ComfortInput = TemperatureReading | BandOverride | PauseSwitch | Tick
+ComfortInput = TemperatureReading | ContactReading | BandOverride | PauseSwitch | Tick
 ComfortIntent = SwitchActuator | SetClimate | Notify
 
 
@@ -551,6 +551,7 @@ class ComfortController:
         self.state = State.BLIND  # nothing seen yet
         self.fault: str | None = None
         self._latest: dict[str, TemperatureReading] = {}
+        self._open: dict[str, bool] = {}  # window/door contact id → open
         self._override: tuple[Band, float] | None = None  # band, expires at
         self._paused = False
         self._last_now: float | None = None
@@ -635,6 +636,11 @@ class ComfortController:
         title = f"Bedroom comfort: {what.lower()} has no effect"
         return [Notify(self.room, now, title, message, why=why, key=f"no_effect_{failing}")]
 
+    @property
+    def window_open(self) -> bool:
+        """Whether a window or door contact of the room says open."""
+        return any(self._open.values())
+
     def failing(self, now: float) -> bool:
         """Whether an actuator was found doing nothing and is not tried again yet."""
         return any(until > now for until in self.no_effect.values())
@@ -687,7 +693,9 @@ class ComfortController:
     def _take(self, item: ComfortInput, now: float) -> None:
         if isinstance(item, Tick) or item.room != self.room:
             return
-        if isinstance(item, TemperatureReading):
+        if isinstance(item, ContactReading):
+            self._open[item.sensor_id] = item.open
+        elif isinstance(item, TemperatureReading):
             known = self._latest.get(item.sensor_id)
             if known is None or item.t >= known.t:
                 self._latest[item.sensor_id] = item
@@ -748,6 +756,10 @@ class ComfortController:
         if self.state is State.BLIND:
             return Trigger.SENSORS_BACK
         temp_c = fused[0]
+        if self.window_open:  # heating or cooling the street: stop at once, start nothing
+            if self.state is State.HEATING:
+                return Trigger.WARM_ENOUGH
+            return Trigger.COOL_ENOUGH if self.state is State.COOLING else None
         edges = self._edges(band, now)
         if self.state is State.IDLE:
             heading = self._heading(band, now)
@@ -1031,6 +1043,7 @@ class ComfortController:
             "temp_c": temp_c,
             "sensors": None if fused is None else ",".join(fused[1]),
             "fault": self.fault,
+            "window_open": ",".join(sorted(s for s, o in self._open.items() if o)) or None,
             # Where the room is heading: one learned lag ahead at its present drift.
             "ahead_c": None if fused is None else round(self._ahead_c(fused[0]), 2),
             # What it learned of the room: how far the temperature runs on after a switch.

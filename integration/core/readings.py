@@ -21,6 +21,7 @@ class SensorKind(StrEnum):
     # An mmWave radar's moving-target energy, 0-100 (HLK-LD2410 on ESPHome), or its movement
     # state (Aqara FP1E on Zigbee2MQTT): how much moves, never the shape of it.
     MOVEMENT_ENERGY = "movement_energy"
+    CONTACT = "contact"  # a window or door contact: open or closed
 
 
 class RejectReason(StrEnum):
@@ -111,6 +112,16 @@ class MovementEnergyReading:
     energy_pct: float
 
 
+@dataclass(frozen=True, slots=True)
+class ContactReading:
+    """A window or door contact: open (True) or closed, held until the next report."""
+
+    room: str
+    sensor_id: str
+    t: float
+    open: bool
+
+
 Reading = (
     TemperatureReading
     | HumidityReading
@@ -118,6 +129,7 @@ Reading = (
     | VibrationReading
     | OccupancyReading
     | MovementEnergyReading
+    | ContactReading
 )
 
 

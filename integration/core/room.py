@@ -33,6 +33,7 @@ per-minute aggregates). `snapshot()`/`restore()` carry the night across a restar
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -53,8 +54,15 @@ from integration.core.comfort import (
 from integration.core.detectors import RoomMotionDetector
 from integration.core.events import MovementEvent, MovementKind, Notice, WhyValue
 from integration.core.intents import Intent, Notify, SetBand, Translate
+from integration.core.localtime import iso
 from integration.core.night import BoundaryKind, NightBoundary, NightTracker
-from integration.core.readings import AccelSamples, Reading, TemperatureReading, Tick
+from integration.core.readings import (
+    AccelSamples,
+    ContactReading,
+    Reading,
+    TemperatureReading,
+    Tick,
+)
 from integration.core.rules import RuleSet
 from integration.core.summary import (
     HISTORY_NIGHTS,
@@ -160,6 +168,26 @@ class RoomCore:
             "paused": self.comfort.state is State.PAUSED,
             "override_low_c": band.low_c if override else None,
             "override_high_c": band.high_c if override else None,
+            "window_open": self.comfort.window_open,
+            **self.learned_status(),
+        }
+
+    def learned_status(self) -> dict[str, WhyValue]:
+        """What the comfort controller learned of the room, for HA's diagnostic entities."""
+        learned = self.comfort.learned()
+
+        def rounded(key: str, scale: float = 1.0) -> float | None:
+            value = learned.get(key)
+            return None if value is None else round(float(value) * scale, 2)
+
+        updated = learned.get("updated_at")
+        return {
+            "heating_rate_c_per_h": rounded("heat_rate_c_per_h"),
+            "cooling_rate_c_per_h": rounded("cool_rate_c_per_h"),
+            "room_lag_min": rounded("lag_s", 1 / 60),
+            "heating_overshoot_c": rounded("heat_stop"),
+            "cooling_overshoot_c": rounded("cool_stop"),
+            "learned_at": None if updated is None else iso(float(updated), self._zone),
         }
 
     def set_band_edge(self, edge: str, value_c: float, now: float, out: Outputs) -> None:
@@ -198,14 +226,23 @@ class RoomCore:
             "comfort_learned": self.comfort.learned(),  # the room as the controller knows it
         }
 
-    def restore(self, snapshot: Mapping[str, Any]) -> None:
-        """Take back the state `snapshot()` saved before a restart."""
+    def restore(self, snapshot: Mapping[str, Any], now: float | None = None) -> None:
+        """Take back the state `snapshot()` saved before a restart.
+
+        A night that began after `now` is not this timeline's (the clock was set back, or a
+        demo replays an earlier evening): the room starts with no night open rather than
+        resume it.
+        """
         learned = snapshot.get("comfort_learned")
         if isinstance(learned, Mapping):
             self.comfort.restore_learned(learned)
-        self.night = NightTracker.restore(
-            self.room, self._rules.night, self._zone, snapshot["tracker"]
-        )
+        night = NightTracker.restore(self.room, self._rules.night, self._zone, snapshot["tracker"])
+        if now is not None and (night.open_bed_time or -math.inf) > now:
+            _LOGGER.warning(
+                "room %s: the saved night began after the present time; not resumed", self.room
+            )
+            return
+        self.night = night
         if self.night.open_bed_time is not None and snapshot.get("accumulator"):
             self.accumulator = NightAccumulator.restore(snapshot["accumulator"])
             self.spasms_tonight = int(snapshot.get("spasms_tonight", 0))
@@ -241,7 +278,9 @@ class RoomCore:
             if accumulator is not None and reading.sensor_id == self._bed_sensor:
                 accumulator.add_motion(reading)
         self._detected(self.detector.feed(reading), now, out)
-        if isinstance(reading, TemperatureReading):
+        if isinstance(reading, ContactReading):
+            self._step_comfort([reading], now, out)
+        elif isinstance(reading, TemperatureReading):
             self._step_comfort([reading], now, out)
             temperature, band = self.comfort.status(now)
             if self.accumulator is not None and temperature is not None:

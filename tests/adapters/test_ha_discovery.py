@@ -285,6 +285,13 @@ def test_each_room_has_the_documented_entities() -> None:
         ("button", "report_spasm"),
         ("sensor", "latest_spasm_label"),
         ("sensor", "last_movement"),
+        ("binary_sensor", "window_open"),
+        ("sensor", "heating_rate_c_per_h"),
+        ("sensor", "cooling_rate_c_per_h"),
+        ("sensor", "room_lag_min"),
+        ("sensor", "heating_overshoot_c"),
+        ("sensor", "cooling_overshoot_c"),
+        ("sensor", "learned_at"),
         *(("device_automation", event_type) for event_type in EVENT_TYPES),
     }
 
@@ -352,6 +359,7 @@ def test_every_state_and_command_topic_is_a_room_topic() -> None:
             own.summary,
             own.label,
             own.so_far,
+            own.learned,
         } | rules_topics
         commands = {
             own.set_band_low,

@@ -93,3 +93,26 @@ def test_a_restart_inside_a_restless_episode_neither_forgets_nor_repeats_it() ->
     (resumed_end,) = [e for e in resumed.events if e.kind == "restless_end"]
     assert (resumed_end.start, resumed_end.end) == (closed.start, closed.end)
     assert resumed.summaries[0].restless_episodes == whole.summaries[0].restless_episodes == 1
+
+
+def test_a_saved_night_from_after_the_present_is_not_resumed() -> None:
+    """A demo replaying the evening before, or a clock set back a day: no night from the future."""
+    spec = NightSpec(
+        seed=1, hours=0.5, jerks=2, clonus=0, plm_series=0, turnovers=0, get_ups=0, dropouts=0
+    )
+    messages = [
+        InboundMessage(t, topic, body) for t, topic, body in simulate_night(spec).messages()
+    ]
+    before = pipeline()
+    for message in messages[: len(messages) // 2]:
+        before.handle(message)
+    saved = json.loads(json.dumps(before.rooms["bedroom"].snapshot()))
+    assert saved["accumulator"] is not None  # a night was open
+    a_day_earlier = messages[0].t - 86_400
+    after = pipeline()
+    after.rooms["bedroom"].restore(saved, a_day_earlier)
+    assert after.rooms["bedroom"].night.open_bed_time is None
+    assert after.rooms["bedroom"].accumulator is None
+    later = pipeline()
+    later.rooms["bedroom"].restore(saved, messages[len(messages) // 2].t)  # the same timeline
+    assert later.rooms["bedroom"].accumulator is not None

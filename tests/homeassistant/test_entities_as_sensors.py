@@ -97,6 +97,11 @@ async def test_ha_entities_feed_the_room_and_are_followed_again_after_ha_restart
     try:
         await until(service, lambda: status()["temperature_c"] == pytest.approx(20.5, abs=0.01))
         await until(service, lambda: status()["in_bed"] is True)
+        health = service.health()  # what /healthz says of the link
+        assert (health.home_assistant_entities, health.home_assistant_entities_detail) == (
+            "connected",
+            "",
+        )
         set_state(home_assistant, THERMOMETER, "71.6", fahrenheit)
         await until(service, lambda: status()["temperature_c"] == pytest.approx(22.0, abs=0.01))
 

@@ -30,6 +30,7 @@ from integration.adapters.ha_discovery import (
     SummaryNowCommand,
     command_topics,
     discovery_messages,
+    learned_message,
     movement_message,
     parse_command,
     room_topics,
@@ -166,6 +167,13 @@ def entity_ids(room: str) -> dict[str, str]:
         f"button.{room}_report_spasm": "",
         f"sensor.{room}_latest_spasm_label": "",
         f"sensor.{room}_last_movement": "",
+        f"binary_sensor.{room}_window_open": "",
+        f"sensor.{room}_heating_rate_c_per_h": "°C/h",
+        f"sensor.{room}_cooling_rate_c_per_h": "°C/h",
+        f"sensor.{room}_room_lag_min": "min",
+        f"sensor.{room}_heating_overshoot_c": "°C",
+        f"sensor.{room}_cooling_overshoot_c": "°C",
+        f"sensor.{room}_learned_at": "",
     }
 
 
@@ -729,4 +737,37 @@ async def test_summary_now_pressed_in_home_assistant_is_tonight_so_far_never_las
     shown = await websocket_command(home_assistant, {"type": "persistent_notification/get"})
     titles = {n["notification_id"]: n["title"] for n in shown}
     assert titles["smart_bedroom_nook_so_far"].startswith("Nook: tonight so far (")
+    assert problems_in_log(home_assistant, log_mark) == []
+
+
+def test_what_the_controller_learned_shows_as_diagnostic_entities(
+    home_assistant: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    log_mark = len(home_assistant.log_text())
+    config = service_config(home_assistant, "study", "Study")
+    learned = {
+        "heating_rate_c_per_h": 2.38,
+        "cooling_rate_c_per_h": None,  # never cooled: unknown, not 0
+        "room_lag_min": 4.7,
+        "heating_overshoot_c": 0.25,
+        "cooling_overshoot_c": 0.0,
+        "learned_at": "2026-11-24T03:12:00.000+00:00",
+    }
+    publish_room(mosquitto, config, {**STATE, **learned, "window_open": "ON"})
+    message = learned_message(config, "study", learned)
+    assert message is not None
+    publish(mosquitto, [message[:2]], retain=True)
+    states = wait_for_states(
+        home_assistant,
+        {
+            "sensor.study_heating_rate_c_per_h": "2.38",
+            "sensor.study_cooling_rate_c_per_h": "unknown",
+            "sensor.study_room_lag_min": "4.7",
+            "sensor.study_heating_overshoot_c": "0.25",
+            "sensor.study_learned_at": "2026-11-24T03:12:00+00:00",
+            "binary_sensor.study_window_open": "on",
+        },
+    )
+    assert states["sensor.study_learned_at"]["attributes"]["device_class"] == "timestamp"
+    assert states["sensor.study_room_lag_min"]["attributes"]["unit_of_measurement"] == "min"
     assert problems_in_log(home_assistant, log_mark) == []

@@ -43,6 +43,7 @@ import json
 from typing import Any
 
 from integration.core.readings import (
+    ContactReading,
     HumidityReading,
     MovementEnergyReading,
     OccupancyReading,
@@ -70,6 +71,8 @@ _KEYS: dict[SensorKind, tuple[str, ...]] = {
     SensorKind.HUMIDITY: ("humidity", "Humidity", "rh"),
     SensorKind.OCCUPANCY: ("occupancy", "presence"),
     SensorKind.MOVEMENT_ENERGY: ("moving_energy", "move_energy", "movement_energy", "movement"),
+    # Zigbee2MQTT door/window sensors: `contact: true` is CLOSED (the magnet touches).
+    SensorKind.CONTACT: ("contact",),
 }
 # Where a target's distance sits in a presence sensor's JSON (Zigbee2MQTT FP1E: metres).
 _DISTANCE_KEYS = ("target_distance", "detection_distance", "distance")
@@ -136,6 +139,8 @@ def _parse(spec: SensorSpec, payload: bytes, t: float) -> Reading | RejectReason
         if kind is SensorKind.OCCUPANCY and spec.max_distance_m is not None:
             return _occupancy_by_distance(spec, doc, t)
         value, unit = _find(doc, spec.field, _KEYS[kind], spec.unit)
+        if kind is SensorKind.CONTACT and spec.field is None and isinstance(value, bool):
+            value = not value  # the `contact` key says closed; the reading says open
         if value is _MISSING:
             return RejectReason.MISSING_FIELD
     else:
@@ -160,6 +165,11 @@ def _reading(spec: SensorSpec, value: Any, unit: str | None, t: float) -> Readin
         if isinstance(energy, RejectReason):
             return energy
         return MovementEnergyReading(spec.room, spec.sensor_id, t, energy)
+    if spec.kind is SensorKind.CONTACT:  # "on"/"open"/true is open, as HA's binary_sensor
+        opened = flag(value)
+        if isinstance(opened, RejectReason):
+            return opened
+        return ContactReading(spec.room, spec.sensor_id, t, opened)
     if spec.kind is SensorKind.OCCUPANCY and spec.max_distance_m is not None:
         distance = number(value)
         if not isinstance(distance, RejectReason):  # else an ON/OFF presence topic after all

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from integration.core.detectors.accel import Absence, AccelChannel, Movement
 from integration.core.detectors.episodes import Episodes, plm_hold_bound_s
@@ -70,11 +70,22 @@ PARTNER_OVERLAP_S = 0.5
 
 __all__ = [
     "MAX_EMISSION_DELAY_S",
+    "ChannelFigures",
     "DetectionSettings",
     "RoomMotionDetector",
     "emission_delay_bound_s",
     "plm_hold_bound_s",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFigures:
+    """What one accelerometer's channel has learnt of its sensor, read-only, for a person."""
+
+    resting_rms_g: float  # the baseline: RMS of the residual at rest; 0 until learnt
+    duplicate_batches: int  # dropped: delivered twice
+    late_batches: int  # refused: later than the reorder window waits
+    flat: bool  # sending a flat line (a sensor fault)
 
 
 class RoomMotionDetector:
@@ -150,6 +161,15 @@ class RoomMotionDetector:
             first, _, count = self._burst or (reading.t, reading.t, 0)
             self._burst = (first, reading.t, count + 1)
         return out
+
+    def channel_figures(self, sensor_id: str) -> ChannelFigures | None:
+        """The accelerometer `sensor_id` as its channel sees it; None before its first reading."""
+        channel = self._channels.get(sensor_id)
+        if channel is None:
+            return None
+        return ChannelFigures(
+            channel.baseline, channel.duplicate_batches, channel.late_batches, channel.flat
+        )
 
     @property
     def episodes(self) -> Episodes:

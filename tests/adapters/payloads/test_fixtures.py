@@ -11,6 +11,7 @@ import pytest
 from integration.adapters.payloads import parse_payload
 from integration.core.readings import (
     AccelSamples,
+    ContactReading,
     HumidityReading,
     MovementEnergyReading,
     OccupancyReading,
@@ -31,6 +32,7 @@ READING_TYPES = {
     SensorKind.VIBRATION: VibrationReading,
     SensorKind.OCCUPANCY: OccupancyReading,
     SensorKind.MOVEMENT_ENERGY: MovementEnergyReading,
+    SensorKind.CONTACT: ContactReading,
 }
 
 

@@ -21,7 +21,7 @@ from integration.core.comfort import (
     fuse,
 )
 from integration.core.intents import Notify, SetClimate, SwitchActuator
-from integration.core.readings import TemperatureReading, Tick
+from integration.core.readings import ContactReading, TemperatureReading, Tick
 
 LONDON = ZoneInfo("Europe/London")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -323,6 +323,7 @@ def test_every_action_says_why() -> None:
         "temp_c": 17.2,
         "sensors": "a,b",
         "fault": None,
+        "window_open": None,
         "ahead_c": 17.2,  # nothing learned yet: no lag to look ahead by
         "undershoot_heat_c": 0.0,
         "overshoot_heat_c": 0.0,
@@ -453,3 +454,16 @@ def test_a_weak_heater_that_slows_the_fall_is_not_taken_for_a_broken_one() -> No
         ctl.step([temp(t, temp_c)], t)
     assert ctl.state is State.HEATING
     assert not ctl.failing(start + 120 * 60)
+
+
+def test_an_open_window_stops_heating_at_once_and_starts_nothing_until_closed() -> None:
+    ctl = controller(HEATER)
+    start = utc("2026-01-14T23:00:00")
+    assert said(ctl.step([temp(start, 17.0)], start)) == ["heater on"]
+    window = ContactReading(ROOM, "window", start + 60, True)
+    # Within the heater's minimum run: an open window does not wait for it.
+    assert said(ctl.step([window, temp(start + 60, 17.0)], start + 60)) == ["heater off"]
+    assert ctl.window_open
+    assert said(ctl.step([temp(start + 600, 16.0)], start + 600)) == []  # cold, but open
+    closed = ContactReading(ROOM, "window", start + 900, False)
+    assert said(ctl.step([closed, temp(start + 900, 16.0)], start + 900)) == ["heater on"]
