@@ -34,7 +34,7 @@ from integration.core.simulation.thermal import (
 
 # Every night with the setups where the actuators can act on the band (a heater on a cold night,
 # a cooler on a warm one, both on a mild one); a fan alone cannot cool a warm night.
-_SCENARIOS = (
+SCENARIOS = (
     (COLD, (Setup.HEATER, Setup.BOTH)),
     (MILD, (Setup.HEATER, Setup.BOTH)),
     (WARM, (Setup.COOLER, Setup.BOTH)),
@@ -42,7 +42,7 @@ _SCENARIOS = (
 _LEARNING_SEED_OFFSET = 100  # the night before has weather noise of its own
 
 
-def _ours(weather: Weather, setup: Setup, seed: int, model: RoomModel) -> NightResult:
+def second_night(weather: Weather, setup: Setup, seed: int, model: RoomModel) -> NightResult:
     """Our controller's second night in the room, after one night of learning it."""
     first = run_night(Controller.OURS, weather, setup, seed + _LEARNING_SEED_OFFSET, model=model)
     return run_night(
@@ -79,9 +79,9 @@ def main() -> None:
     reversals = 0.0
     for room_name in args.room or list(ROOMS):
         model = ROOMS[room_name]
-        for weather, setups in _SCENARIOS:
+        for weather, setups in SCENARIOS:
             for setup in setups:
-                ours = _mean(lambda s, w=weather, u=setup, m=model: _ours(w, u, s, m), seeds)
+                ours = _mean(lambda s, w=weather, u=setup, m=model: second_night(w, u, s, m), seeds)
                 first = _mean(
                     lambda s, w=weather, u=setup, m=model: run_night(
                         Controller.OURS, w, u, s, model=m

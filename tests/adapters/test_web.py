@@ -220,6 +220,9 @@ async def test_healthz_is_200_only_with_the_broker(store: Store, broker: str, st
         "home_assistant_detail": "",
         "dead_letters": 0,
         "dead_letters_kept": 0,
+        "home_assistant_entities": "disabled",
+        "home_assistant_entities_detail": "",
+        "comfort_learned": {},
         "malformed_requests": 0,
     }
 

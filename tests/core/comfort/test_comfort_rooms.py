@@ -10,16 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bench.comfort import SCENARIOS, second_night
 from integration.core.comfort import ComfortController, ComfortSettings
 from integration.core.readings import TemperatureReading
 from integration.core.simulation.thermal import (
     COLD,
-    MILD,
     ROOMS,
-    WARM,
     Controller,
-    NightResult,
-    RoomModel,
     Setup,
     Weather,
     run_night,
@@ -27,22 +24,8 @@ from integration.core.simulation.thermal import (
 
 COLD_ZONE = ZoneInfo("Europe/London")
 ROWS = [
-    (room, weather, setup)
-    for room in ROOMS
-    for weather, setups in (
-        (COLD, (Setup.HEATER, Setup.BOTH)),
-        (MILD, (Setup.HEATER, Setup.BOTH)),
-        (WARM, (Setup.COOLER, Setup.BOTH)),
-    )
-    for setup in setups
+    (room, weather, setup) for room in ROOMS for weather, setups in SCENARIOS for setup in setups
 ]
-
-
-def second_night(weather: Weather, setup: Setup, model: RoomModel) -> NightResult:
-    first = run_night(Controller.OURS, weather, setup, seed=101, model=model)
-    return run_night(
-        Controller.OURS, weather, setup, seed=1, model=model, learned=dict(first.learned)
-    )
 
 
 @pytest.mark.parametrize(
@@ -52,7 +35,7 @@ def test_heating_and_cooling_never_take_turns_and_it_holds_what_the_thermostat_h
     room: str, weather: Weather, setup: Setup
 ) -> None:
     model = ROOMS[room]
-    ours = second_night(weather, setup, model)
+    ours = second_night(weather, setup, 1, model)
     thermostat = run_night(Controller.GENERIC, weather, setup, seed=1, tolerance_c=0.3, model=model)
     assert ours.reversals == 0
     # Within 3 points of the on/off thermostat in every room; ahead of it on the whole family.
@@ -61,7 +44,7 @@ def test_heating_and_cooling_never_take_turns_and_it_holds_what_the_thermostat_h
 
 
 def test_on_the_whole_family_it_is_ahead_of_the_thermostat() -> None:
-    ours = [second_night(w, s, ROOMS[r]).in_band_share for r, w, s in ROWS]
+    ours = [second_night(w, s, 1, ROOMS[r]).in_band_share for r, w, s in ROWS]
     thermostat = [
         run_night(Controller.GENERIC, w, s, seed=1, tolerance_c=0.3, model=ROOMS[r]).in_band_share
         for r, w, s in ROWS
