@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,14 @@ async def running(
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            try:
+                async with asyncio.timeout(TIMEOUT_S):
+                    await asyncio.shield(task)
+            except TimeoutError:  # a service that does not stop: say where each task waits
+                for stuck in asyncio.all_tasks():
+                    print(f"task {stuck.get_name()} still waits:", file=sys.stderr)
+                    stuck.print_stack(file=sys.stderr)
+                raise
 
 
 async def wait(waitable: Any) -> None:

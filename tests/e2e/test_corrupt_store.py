@@ -15,7 +15,15 @@ from integration.adapters.store import Store
 from integration.core.events import Action, ActionKind
 from integration.service import Service
 from tests.browser.history import fill
-from tests.e2e.helpers import HOT_C, SETTLE_S, fan_room_config, next_message, running, wait
+from tests.e2e.helpers import (
+    HOT_C,
+    SETTLE_S,
+    TIMEOUT_S,
+    fan_room_config,
+    next_message,
+    running,
+    wait,
+)
 from tests.mosquitto import Mosquitto
 
 
@@ -46,7 +54,8 @@ def corrupt_page_of(path: Path, table: str) -> None:
 
 
 async def get(url: str) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as client, client.get(url) as response:
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)  # an answer, or a clear failure
+    async with aiohttp.ClientSession(timeout=timeout) as client, client.get(url) as response:
         return response.status, await response.json()
 
 
