@@ -48,6 +48,7 @@ from homeassistant_api import AsyncClient
 from homeassistant_api.errors import HomeassistantAPIError
 
 from integration.adapters.actions import PERSISTENT_NOTIFICATION
+from integration.adapters.ha_websocket import AuthRefusedError, NotHomeAssistantError, log_in
 from integration.backoff import retry_delay
 from integration.config import ServiceConfig, resolve_secret, websocket_url
 from integration.core.events import Action, ActionKind
@@ -494,23 +495,17 @@ class HomeAssistantActions:
         try:
             async with asyncio.timeout(self._request_timeout_s):
                 async with session.ws_connect(url, max_msg_size=MAX_ANSWER_BYTES) as socket:
-                    hello = await socket.receive_json()
-                    if hello.get("type") != "auth_required":
-                        return _not_ha(
-                            f"the WebSocket greeted with {_excerpt(str(hello).encode())}"
-                        )
-                    await socket.send_json({"type": "auth", "access_token": self._token})
-                    auth = await socket.receive_json()
-                    if auth.get("type") == "auth_invalid":
-                        return Verdict(
-                            Outcome.RETRY,
-                            HaState.AUTH_FAILED,
-                            "token refused on the WebSocket API; check the long-lived token",
-                        )
-                    if auth.get("type") != "auth_ok":
-                        return _not_ha(f"the WebSocket answered {_excerpt(str(auth).encode())}")
+                    await log_in(socket, self._token)
                     await socket.send_json({"id": 1, **command})
                     result = await socket.receive_json()
+        except AuthRefusedError:
+            return Verdict(
+                Outcome.RETRY,
+                HaState.AUTH_FAILED,
+                "token refused on the WebSocket API; check the long-lived token",
+            )
+        except NotHomeAssistantError as err:
+            return _not_ha(str(err))
         except TimeoutError:
             return Verdict(
                 Outcome.RETRY,

@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 
+from integration.adapters.ha_websocket import AuthRefusedError, log_in
 from integration.backoff import retry_delay
 from integration.config import ServiceConfig, resolve_secret
 from integration.messages import HA_ENTITY_TOPIC_PREFIX, InboundMessage, PayloadFormat
@@ -53,10 +54,6 @@ class HaSourceState(StrEnum):
     CONNECTED = "connected"
     BACKING_OFF = "backing_off"
     AUTH_FAILED = "auth_failed"
-
-
-class _AuthRefused(Exception):
-    """HA answered `auth_invalid`: the token is wrong or was revoked."""
 
 
 class HomeAssistantStates:
@@ -111,7 +108,7 @@ class HomeAssistantStates:
                 try:
                     await self._follow(session)
                     detail = "HA closed the connection"
-                except _AuthRefused:
+                except AuthRefusedError:
                     refused = True
                     detail = "HA refused the token on its WebSocket API; check the long-lived token"
                 except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
@@ -135,15 +132,7 @@ class HomeAssistantStates:
         )
         async with socket:
             async with asyncio.timeout(HANDSHAKE_TIMEOUT_S):
-                hello = await socket.receive_json()
-                if hello.get("type") != "auth_required":
-                    raise ValueError(f"not HA's WebSocket API (it said {str(hello)[:80]!r})")
-                await socket.send_json({"type": "auth", "access_token": self._token})
-                answer = await socket.receive_json()
-                if answer.get("type") == "auth_invalid":
-                    raise _AuthRefused
-                if answer.get("type") != "auth_ok":
-                    raise ValueError(f"HA answered the login with {str(answer)[:80]!r}")
+                await log_in(socket, self._token)  # NotHomeAssistantError is a ValueError
                 await socket.send_json(
                     {"id": 1, "type": "subscribe_entities", "entity_ids": sorted(self._topics)}
                 )
