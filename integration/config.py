@@ -371,6 +371,16 @@ class ServiceConfig(_Strict):
         """The configured timezone, for everything a person reads."""
         return ZoneInfo(self.timezone)
 
+    def mqtt_topics(self) -> list[str]:
+        """The MQTT topic filters of every sensor, each once (HA entities come another way)."""
+        return sorted(
+            {
+                spec.topic
+                for spec in self.sensor_specs()
+                if spec.payload_format is not PayloadFormat.HOMEASSISTANT
+            }
+        )
+
     def sensor_specs(self) -> list[SensorSpec]:
         """Every configured sensor as the core's frozen value."""
         return [

@@ -24,7 +24,7 @@ from integration.core.intents import Role, Translate
 from integration.core.readings import Rejection, SensorKind, Tick
 from integration.core.room import Outputs, RoomCore, SensorWatch
 from integration.core.rules import RuleSet
-from integration.messages import InboundMessage, PayloadFormat, SensorSpec
+from integration.messages import InboundMessage, SensorSpec
 
 __all__ = ["IngestStats", "Pipeline", "PipelineOutputs"]
 
@@ -126,13 +126,7 @@ class Pipeline:
     @property
     def subscriptions(self) -> list[str]:
         """MQTT topic filters to subscribe to, each once (HA entities come another way)."""
-        return sorted(
-            {
-                spec.topic
-                for spec in self.config.sensor_specs()
-                if spec.payload_format is not PayloadFormat.HOMEASSISTANT
-            }
-        )
+        return self.config.mqtt_topics()
 
     def handle(self, item: InboundMessage | Tick) -> PipelineOutputs:
         """Process one input; never raises for bad device data."""

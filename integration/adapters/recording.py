@@ -21,7 +21,7 @@ from integration.adapters.ha_states import home_assistant_states
 from integration.adapters.mqtt import MqttConnection, MqttSettings, mqtt_settings
 from integration.clock import Clock, SystemClock
 from integration.config import ServiceConfig
-from integration.messages import InboundMessage, PayloadFormat
+from integration.messages import InboundMessage
 from integration.watchers import Watchers
 
 _LOGGER = logging.getLogger(__name__)
@@ -129,15 +129,10 @@ class Recorder:
     ) -> None:
         self.out = out
         self.clock: Clock = clock or SystemClock()
-        topics = sorted(
-            {
-                spec.topic
-                for spec in config.sensor_specs()
-                if spec.payload_format is not PayloadFormat.HOMEASSISTANT
-            }
-        )
         self.mqtt = MqttConnection(
-            mqtt or mqtt_settings(config), [(topic, 1) for topic in topics], self.clock.now
+            mqtt or mqtt_settings(config),
+            [(topic, 1) for topic in config.mqtt_topics()],
+            self.clock.now,
         )
         # HA entities' states are recorded too, on their pseudo-topics: they replay exactly.
         self.ha_states = home_assistant_states(config, self.clock.now)

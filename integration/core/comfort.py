@@ -1033,6 +1033,7 @@ class ComfortController:
         transitions: list[str],
     ) -> dict[str, WhyValue]:
         temp_c = None if fused is None else round(fused[0], 2)
+        run_on = self._run_on()
         return {
             "rule": "comfort",
             "state": str(self.state),
@@ -1047,10 +1048,10 @@ class ComfortController:
             # Where the room is heading: one learned lag ahead at its present drift.
             "ahead_c": None if fused is None else round(self._ahead_c(fused[0]), 2),
             # What it learned of the room: how far the temperature runs on after a switch.
-            "undershoot_heat_c": round(self._run_on()["heat_start"], 2),
-            "overshoot_heat_c": round(self._run_on()["heat_stop"], 2),
-            "undershoot_cool_c": round(self._run_on()["cool_start"], 2),
-            "overshoot_cool_c": round(self._run_on()["cool_stop"], 2),
+            "undershoot_heat_c": round(run_on["heat_start"], 2),
+            "overshoot_heat_c": round(run_on["heat_stop"], 2),
+            "undershoot_cool_c": round(run_on["cool_start"], 2),
+            "overshoot_cool_c": round(run_on["cool_stop"], 2),
         }
 
 
