@@ -3,21 +3,16 @@ on real YAML files, and `run` refuses what `check` refuses with the same located
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from integration.cli import cli
 from integration.config import file_problems, load_config
 from integration.service import Service
+from tests.cli_runs import check, run
 from tests.e2e.helpers import SETTLE_S, running
 from tests.mosquitto import Mosquitto
-
-RUN_TIMEOUT_S = 60.0  # a refused `run` exits at once; this only bounds a hang
 
 
 def write_config(tmp_path: Path, **overrides: object) -> tuple[Path, str]:
@@ -46,23 +41,6 @@ def write_config(tmp_path: Path, **overrides: object) -> tuple[Path, str]:
 
 def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
-
-
-def check(path: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["check", "--config", str(path)], catch_exceptions=False)
-    return result.exit_code, result.stderr
-
-
-def run(path: Path) -> tuple[int, str]:
-    """`smart-bedroom run` as a person starts it, in its own process."""
-    done = subprocess.run(
-        [sys.executable, "-c", "from integration.cli import main; main()", "run", "--config", path],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    return done.returncode, done.stderr
 
 
 def garbage(tmp_path: Path, name: str) -> Path:

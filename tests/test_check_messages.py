@@ -6,16 +6,11 @@ Each case breaks one line of a real config file; `check` must exit 1 with exactl
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from integration.cli import cli
-
-RUN_TIMEOUT_S = 60.0  # a refused `run` exits at once; this only bounds a hang
+from tests.cli_runs import check, run
 
 CONFIG = """\
 timezone: Europe/London
@@ -184,23 +179,6 @@ def write(tmp_path: Path, old: str, new: str) -> Path:
     path = tmp_path / "smart-bedroom.yaml"
     path.write_text(CONFIG.replace(old, new), encoding="utf-8")
     return path
-
-
-def check(path: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["check", "--config", str(path)], catch_exceptions=False)
-    return result.exit_code, result.stderr
-
-
-def run(path: Path) -> tuple[int, str]:
-    """`smart-bedroom run` as a person starts it, in its own process."""
-    done = subprocess.run(
-        [sys.executable, "-c", "from integration.cli import main; main()", "run", "--config", path],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    return done.returncode, done.stderr
 
 
 def test_the_unbroken_config_passes(tmp_path: Path) -> None:

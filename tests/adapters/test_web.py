@@ -30,23 +30,10 @@ from tests.browser.history import (
     ROOM_NAMES,
     ZONE,
     ReplayedNight,
-    fill,
 )
 
 TOKEN = "s3cret-token"  # noqa: S105 - a test's own token
 CONNECTED = Health("connected", "connected", {"bedroom/bed_motion": 1795482000.0})
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "history.db")
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def night(store: Store) -> ReplayedNight:
-    return await fill(store)
 
 
 @asynccontextmanager

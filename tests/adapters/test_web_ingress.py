@@ -27,7 +27,7 @@ from integration.adapters.web import Health, make_app, serve_dashboard
 from integration.config import DashboardConfig, SecretRef, load_config
 from integration.core.labels import EventLabel, Label
 from integration.errors import ConfigError
-from tests.browser.history import DEMO, ROOM_NAMES, ZONE, ReplayedNight, fill
+from tests.browser.history import DEMO, ROOM_NAMES, ZONE, ReplayedNight
 
 SUPERVISOR = DashboardConfig().ingress_proxy  # HA's own default, 172.30.32.2
 LOOPBACK = IPv4Address("127.0.0.1")
@@ -57,18 +57,6 @@ class KeepingLabeller:
     async def report_missed(self, room: str, source: str) -> EventLabel:
         self.labels.append((None, Label.MISSED))
         return EventLabel(room, 0.0, 0.0, Label.MISSED, None, 0.0, source)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "history.db")
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def night(store: Store) -> ReplayedNight:
-    return await fill(store)
 
 
 @asynccontextmanager
