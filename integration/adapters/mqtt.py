@@ -287,7 +287,7 @@ class MqttConnection:
             _LOGGER.debug("broker not connected: publish to %s not sent now", topic)
             return False
         try:
-            await client.publish(topic, payload, qos=qos, retain=retain, timeout=_PUBLISH_TIMEOUT_S)
+            await _publish_keeping_cancellation(client, topic, payload, qos, retain)
         except aiomqtt.MqttError as exc:
             self._publish_failures += 1
             self._hold(topic, payload, qos, retain)
@@ -315,9 +315,7 @@ class MqttConnection:
             message = self._held.popleft()
             topic, payload, qos, retain = message
             try:
-                await client.publish(
-                    topic, payload, qos=qos, retain=retain, timeout=_PUBLISH_TIMEOUT_S
-                )
+                await _publish_keeping_cancellation(client, topic, payload, qos, retain)
             except BaseException:
                 self._held.appendleft(message)
                 raise
@@ -559,6 +557,21 @@ def _refill(bucket: tuple[float, float] | None, t: float, rate: float) -> float:
 def _is_auth_failure(exc: aiomqtt.MqttError) -> bool:
     rc = exc.rc if isinstance(exc, aiomqtt.MqttCodeError) else None
     return isinstance(rc, ReasonCode) and rc.value in _AUTH_REFUSED_CODES
+
+
+async def _publish_keeping_cancellation(
+    client: aiomqtt.Client, topic: str, payload: str | bytes, qos: int, retain: bool
+) -> None:
+    """aiomqtt's publish, without losing a cancellation that arrives with the broker's answer.
+
+    aiomqtt waits for the PUBACK with `asyncio.wait_for`, which in Python 3.11 returns the
+    result and drops a cancellation that lands at the same moment (python/cpython#86296); the
+    caller then runs on in a task asked to stop, and a service never finishes shutting down.
+    """
+    await client.publish(topic, payload, qos=qos, retain=retain, timeout=_PUBLISH_TIMEOUT_S)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def mqtt_settings(config: ServiceConfig) -> MqttSettings:
