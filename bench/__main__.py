@@ -1,10 +1,10 @@
-"""Every benchmark table: python -m bench (ingest, detection, comfort, e2e, memory, rooms, rawnights)."""
+"""Every benchmark table: python -m bench (ingest, detection, comfort, e2e, memory, rooms, rawnights, association, report)."""
 
 from __future__ import annotations
 
 import argparse
 
-from bench import comfort, detection, e2e, ingest, memory, rawnights, rooms
+from bench import association, comfort, detection, e2e, ingest, memory, rawnights, report, rooms
 
 
 def main() -> None:
@@ -23,6 +23,10 @@ def main() -> None:
     rooms.main([])
     print("\n== rawnights: a month of kept raw nights, disk used against the cap ==")
     rawnights.main([])
+    print("\n== association: the weeks' statistics on 90 simulated nights ==")
+    association.main([])
+    print("\n== report: 30 and 90 simulated nights gathered, drawn and printed to PDF ==")
+    report.main([])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +30,12 @@ from integration.adapters.ha_discovery import own_topic_problems
 from integration.adapters.mqtt import mqtt_settings, publish_messages
 from integration.adapters.rawnights import find_night, read_night, stored_nights
 from integration.adapters.recording import BadLine, Recorder, RecordingWriter, read_recording
+from integration.adapters.report import (
+    ReportRefusedError,
+    build_report,
+    render_html,
+    render_pdf,
+)
 from integration.adapters.rulefiles import load_rules, write_detection
 from integration.adapters.store import ExportTable, Store
 from integration.addon import (
@@ -41,7 +47,8 @@ from integration.addon import (
 )
 from integration.clock import Clock, ScaledClock, SystemClock
 from integration.config import ServiceConfig, file_problems, load_config
-from integration.core.localtime import iso, night_bounds
+from integration.core.localtime import iso, night_bounds, night_date, parse_hhmm
+from integration.core.notes import Note, NoteRefused, make_note
 from integration.core.readings import SensorKind
 from integration.core.simulation.night import (
     NightSpec,
@@ -50,8 +57,14 @@ from integration.core.simulation.night import (
     scaled_counts,
     simulate_night,
 )
+from integration.core.simulation.weeks import (
+    MEDICATION_RATE_RATIO,
+    WARM_RATE_RATIO,
+    WeeksSpec,
+    simulate_weeks,
+)
 from integration.core.summary import render_text
-from integration.demo import DemoResult, run_demo, write_demo_config
+from integration.demo import DemoResult, keep_weeks, run_demo, write_demo_config
 from integration.errors import ConfigError, StoreError, SupervisorError
 from integration.messages import InboundMessage
 from integration.pipeline import Pipeline
@@ -363,6 +376,38 @@ def addon(options_path: Path, supervisor: str, addon_config: Path) -> None:
     show_default=True,
     help="how much of the body's motion the mattress passes to the sensor",
 )
+@click.option(
+    "--weeks",
+    type=click.IntRange(1, 52),
+    default=None,
+    help="instead of one night's signal: this many weeks of nights into a history (--history)",
+)
+@click.option(
+    "--history",
+    "history_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="with --weeks: a new directory for the history and a config.yaml to read it with",
+)
+@click.option(
+    "--warm-rate-ratio",
+    type=click.FloatRange(0.1, 10.0),
+    default=WARM_RATE_RATIO,
+    show_default=True,
+    help="with --weeks, planted: spasm-like rate above the comfort band over the rate in it",
+)
+@click.option(
+    "--medication-night",
+    type=click.IntRange(0),
+    default=None,
+    help="with --weeks: the night (0 = first) a medication change is noted (default: halfway)",
+)
+@click.option(
+    "--medication-rate-ratio",
+    type=click.FloatRange(0.1, 10.0),
+    default=MEDICATION_RATE_RATIO,
+    show_default=True,
+    help="with --weeks, planted: spasm-like rate after the medication change over before it",
+)
 def simulate(
     out: Path | None,
     labels: Path | None,
@@ -381,9 +426,25 @@ def simulate(
     partner_sensor: bool,
     mmwave: bool,
     delivery_lag_s: float,
+    weeks: int | None,
+    history_dir: Path | None,
+    warm_rate_ratio: float,
+    medication_night: int | None,
+    medication_rate_ratio: float,
     **counts: int | None,
 ) -> None:
-    """Generate a labelled synthetic night: a recording plus its labels, or live on MQTT."""
+    """Generate a labelled synthetic night: a recording plus its labels, or live on MQTT.
+
+    With --weeks: simulated weeks of nights (a temperature and a medication effect planted) kept
+    in a history store, for the weeks view, the report and `nights`/`export`.
+    """
+    if weeks is not None or history_dir is not None:
+        if weeks is None or history_dir is None or out is not None or publish:
+            raise click.UsageError("--weeks N goes with --history DIR (and not --out or --publish)")
+        _simulate_weeks(
+            weeks, history_dir, seed, warm_rate_ratio, medication_night, medication_rate_ratio
+        )
+        return
     if (out is None) == (not publish):
         raise click.UsageError("give either --out FILE or --publish")
     cfg, _pipeline = _load(config, None)
@@ -436,6 +497,61 @@ def simulate(
     clock = _clock(speed, night.spec.start)
     sent = asyncio.run(publish_messages(settings, night.messages(), clock))
     click.echo(f"published {sent} messages at {speed:g}x; labels in {labels_path}", err=True)
+
+
+def _simulate_weeks(
+    weeks: int,
+    directory: Path,
+    seed: int,
+    warm_rate_ratio: float,
+    medication_night: int | None,
+    medication_rate_ratio: float,
+) -> None:
+    """Simulated weeks kept in `directory`, with the demo's config to read them.
+
+    They end with the evening before the current night's date: never a night still under way.
+    """
+    if (directory / "history.db").exists():
+        click.echo(
+            f"{directory} already holds a history (history.db): give a new or empty directory",
+            err=True,
+        )
+        raise SystemExit(1)
+    cfg, _pipeline = _load(None, None)  # the demo bedroom, as the config written below has it
+    room = cfg.rooms[0]
+    nights = 7 * weeks
+    last_night = night_date(time.time(), cfg.zone) - timedelta(days=1)
+    try:
+        spec = WeeksSpec(
+            nights=nights,
+            seed=seed,
+            start=last_night - timedelta(days=nights - 1),
+            room=room.id,
+            room_name=room.name,
+            zone=cfg.zone.key,
+            warm_rate_ratio=warm_rate_ratio,
+            medication_night=nights // 2 if medication_night is None else medication_night,
+            medication_rate_ratio=medication_rate_ratio,
+        )
+    except ValueError as err:
+        click.echo(f"simulate --weeks: {err}", err=True)
+        raise SystemExit(1) from err
+    directory.mkdir(parents=True, exist_ok=True)
+    config_file = write_demo_config(directory)
+    store_path = _load(config_file, None)[0].store.path
+    simulated, notes = simulate_weeks(spec)
+    try:
+        asyncio.run(keep_weeks(store_path, simulated, notes))
+    except StoreError as err:
+        click.echo(f"history store: {err}", err=True)
+        raise SystemExit(1) from err
+    click.echo(
+        f"wrote {nights} simulated nights ({spec.start} to {last_night}) and {len(notes)} note "
+        f"to {store_path}; planted: {warm_rate_ratio:g}x above the band, "
+        f"{medication_rate_ratio:g}x after night {spec.medication_night}. "
+        f"Try `smart-bedroom nights --config {config_file}`.",
+        err=True,
+    )
 
 
 @cli.command(short_help="Record the configured topics to a file, for replay.")
@@ -656,10 +772,10 @@ def nights(config: Path | None, last: int) -> None:
 )
 @click.option(
     "--table",
-    type=click.Choice(["nights", "events", "actions", "minutes", "labels"]),
+    type=click.Choice(["nights", "events", "actions", "minutes", "labels", "notes"]),
     default="nights",
     show_default=True,
-    help="one row per night (the summary), event, action, minute of night, or label",
+    help="one row per night (the summary), event, action, minute of night, label, or note",
 )
 @click.option(
     "--raw",
@@ -690,6 +806,138 @@ def export(
     writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+def _report_day(text: str, option: str) -> date:
+    """A `report` date, or exit 1 saying what a date looks like."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        click.echo(f"report not made: {option} {text!r} is not a date like 2026-11-24", err=True)
+        raise SystemExit(1) from None
+
+
+@cli.command("report", short_help="A report of the nights for your neurologist, as PDF or HTML.")
+@click.option("--from", "from_day", required=True, help="the first night, YYYY-MM-DD")
+@click.option("--to", "to_day", required=True, help="the last night, YYYY-MM-DD (included)")
+@click.option("--room", help="the room (default: the config's only room)")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="the file to write: .pdf, or .html for the printable page",
+)
+@config_option
+def report_command(
+    from_day: str, to_day: str, room: str | None, out: Path, config: Path | None
+) -> None:
+    """Write a report of one room's nights: charts, a nights table, what goes with what.
+
+    Nights are dated by the evening they began. A period with nights missing still makes a
+    report, which says which nights have no data.
+    """
+    if out.suffix.lower() not in (".pdf", ".html"):
+        click.echo(f"report not made: --out {out} must end in .pdf or .html", err=True)
+        raise SystemExit(1)
+    first, last = _report_day(from_day, "--from"), _report_day(to_day, "--to")
+    cfg, _pipeline = _load(config, None)
+    zone = cfg.zone
+    room_names = {r.id: r.name for r in cfg.rooms}
+    try:
+        _cfg, made = _history(
+            config,
+            lambda store: build_report(
+                store,
+                room=room,
+                room_names=room_names,
+                first=first,
+                last=last,
+                zone=zone,
+                made_on=datetime.now(zone).date(),
+            ),
+        )
+    except ReportRefusedError as refused:
+        click.echo(f"report not made: {refused}", err=True)
+        raise SystemExit(1) from None
+    html = render_html(made)
+    try:
+        if out.suffix.lower() == ".html":
+            out.write_text(html, encoding="utf-8")
+        else:
+            out.write_bytes(render_pdf(html))
+    except OSError as err:
+        click.echo(f"report not made: {err}", err=True)
+        raise SystemExit(1) from err
+    missing = f"; nights without data: {'; '.join(made.gap_words)}" if made.gaps else ""
+    click.echo(
+        f"wrote {out}: {made.room_name}, {made.period}, {len(made.rows)} of "
+        f"{made.nights_in_period} nights with data{missing}"
+    )
+
+
+def _note_time(text: str, zone: ZoneInfo, now: float) -> float:
+    """`--at`: "HH:MM" today (local), or an ISO date-time (local unless it has an offset)."""
+    clock = parse_hhmm(text)
+    if clock is not None:
+        return datetime.combine(datetime.fromtimestamp(now, zone).date(), clock, zone).timestamp()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        click.echo(
+            f"note not kept: --at {text!r} is neither a time today like 22:00 nor a date-time "
+            "like 2026-11-23T22:00",
+            err=True,
+        )
+        raise SystemExit(1) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp()
+
+
+@cli.command(short_help="Note what may explain the nights: a medication change, a hot day.")
+@click.argument("text")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="when it happened: 22:00 (today) or 2026-11-23T22:00 (local time); default: now",
+)
+@click.option("--room", help="the room it concerns (default: the config's only room)")
+@config_option
+def note(text: str, at_text: str | None, room: str | None, config: Path | None) -> None:
+    """Keep a note in the history: it shows on the night page, in trends, reports and exports.
+
+    Example: smart-bedroom note "baclofen 10 mg at 22:00, first dose" --at 22:00
+    """
+    cfg, _pipeline = _load(config, None)
+    zone, now = cfg.zone, time.time()
+    rooms = [r.id for r in cfg.rooms]
+    if room is None and len(rooms) > 1:
+        click.echo(f"several rooms ({', '.join(rooms)}): say which with --room", err=True)
+        raise SystemExit(1)
+    if room is not None and room not in rooms:
+        click.echo(f"no room {room!r} in the config; its rooms: {', '.join(rooms)}", err=True)
+        raise SystemExit(1)
+    at = now if at_text is None else _note_time(at_text, zone, now)
+    try:
+        made = make_note(room or rooms[0], text, at, now, "cli")
+    except NoteRefused as refused:
+        hint = " (for an earlier day, give the date: --at 2026-11-23T22:00)" if at > now else ""
+        click.echo(f"note not kept: {refused}{hint}", err=True)
+        raise SystemExit(1) from None
+
+    async def keep() -> Note:
+        store = await Store.open(cfg.store.path)
+        try:
+            return await store.add_note(made, created=now)
+        finally:
+            await store.close()
+
+    try:
+        kept = asyncio.run(keep())
+    except StoreError as err:
+        click.echo(f"history store: {err}", err=True)
+        raise SystemExit(1) from err
+    when = datetime.fromtimestamp(kept.at, zone).strftime("%Y-%m-%d %H:%M")
+    click.echo(f"note {kept.id} kept for {kept.room} at {when}: {kept.text}")
 
 
 def _simulator_topics(cfg: ServiceConfig) -> dict[str, str]:

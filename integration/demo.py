@@ -25,8 +25,10 @@ from integration.adapters.store import Store
 from integration.clock import ScaledClock
 from integration.config import ServiceConfig, load_config
 from integration.core.events import MovementEvent
+from integration.core.notes import Note
 from integration.core.scoring import NightScore, score_night
 from integration.core.simulation.night import NightSpec, scaled_counts, simulate_night
+from integration.core.simulation.weeks import SimulatedNight
 from integration.core.summary import NightSummary
 from integration.errors import StoreError
 from integration.service import Service
@@ -79,6 +81,20 @@ def write_demo_config(workdir: Path) -> Path:
     text = packaged.read_text(encoding="utf-8") + f"store:\n  path: {json.dumps(str(history))}\n"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+async def keep_weeks(path: Path, nights: list[SimulatedNight], notes: list[Note]) -> None:
+    """Simulated weeks into the history store at `path`: each night as the service keeps one."""
+    store = await Store.open(path)
+    try:
+        for night in nights:
+            await store.record(
+                events=night.events, minutes=night.minutes, summaries=[night.summary]
+            )
+        for note in notes:
+            await store.add_note(note)
+    finally:
+        await store.close()
 
 
 async def nights_kept(workdir: Path) -> int:

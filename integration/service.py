@@ -18,6 +18,8 @@ from integration.adapters.ha_discovery import (
     Command,
     HomeAssistantLink,
     LabelCommand,
+    NoteDraftCommand,
+    SaveNoteCommand,
 )
 from integration.adapters.ha_rest import HomeAssistantActions, home_assistant_actions
 from integration.adapters.ha_states import HomeAssistantStates, home_assistant_states
@@ -123,6 +125,7 @@ class Service:
             self.metrics,
             self.outbound,
             live=lambda: self.live.view(self.clock.now()),
+            note_keeper=self.outbound,
         )
         dashboard, self.dashboard_url = served or (None, None)
         try:
@@ -245,6 +248,12 @@ class Service:
         """A control in HA was used: tonight's band, the pause switch, summary now, a label."""
         if isinstance(command, LabelCommand):
             await self.outbound.label(command.room, command.label, "home_assistant")
+            return
+        if isinstance(command, NoteDraftCommand):
+            await self.outbound.note_draft(command.room, command.text)
+            return
+        if isinstance(command, SaveNoteCommand):
+            await self.outbound.save_note(command.room, "ha")
             return
         out = PipelineOutputs()
         command.apply(self.pipeline.rooms[command.room], self.clock.now(), out)

@@ -11,20 +11,31 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from integration.core.association import Association
 from integration.core.events import Action, MovementEvent, MovementKind, describe
+from integration.core.localtime import night_date
+from integration.core.notes import Note
 from integration.core.summary import MinuteRecord, NightSummary
 
 __all__ = [
     "LANES",
     "PHONE_WIDTH",
+    "PRINT_STYLE",
+    "association_chart",
+    "for_print",
+    "heat_steps",
+    "hour_heatmap",
     "live_chart",
     "night_chart",
     "restless_spans",
+    "rolling_mean",
+    "spasm_weeks_chart",
+    "temperature_weeks_chart",
     "trend_chart",
 ]
 
@@ -430,10 +441,14 @@ def _event_lanes(
         _tooltip(marker, describe(event, zone))
 
 
-def trend_chart(summaries: Sequence[NightSummary], width: float = TREND_WIDTH) -> str:
+def trend_chart(
+    summaries: Sequence[NightSummary], width: float = TREND_WIDTH, notes: Sequence[Note] = ()
+) -> str:
     """The last `TREND_NIGHTS` nights: spasm-like events as bars, time in band as a line.
 
     `width` is the viewBox width: `PHONE_WIDTH` draws the same nights for a narrow screen.
+    `notes` (numbered from 1 in the order given) are dashed lines before the first night they
+    concern; those outside the nights shown are left out.
     """
     nights = sorted(summaries, key=lambda s: s.bed_time)[-TREND_NIGHTS:]
     svg = _svg(
@@ -512,6 +527,13 @@ def trend_chart(summaries: Sequence[NightSummary], width: float = TREND_WIDTH) -
     segments = ["M" + " L".join(f"{_n(a)},{_n(b)}" for a, b in run) for run in _runs(points)]
     if segments:
         ET.SubElement(svg, "path", {"class": "in-band", "d": " ".join(segments)})
+    dates = [date.fromisoformat(night.night_date) for night in nights]
+    for day, numbers in sorted(_note_nights(notes, ZoneInfo(nights[0].zone)).items()):
+        if dates[0] <= day <= dates[-1]:
+            index = next(i for i, d in enumerate(dates) if d >= day)
+            text = "; ".join(f"{n}: {notes[n - 1].text}" for n in numbers)
+            x = TREND_LEFT + slot * (first_slot + index)
+            _note_marker(svg, x, TREND_TOP + 4, bottom, numbers, text)
     for point in points:
         if point is not None:
             ET.SubElement(
@@ -599,3 +621,555 @@ def live_chart(
     )
     ET.SubElement(svg, "path", {"class": "signal", "d": d})
     return _serialize(svg)
+
+
+# --- the weeks: charts over a period of nights (the weeks view and the report) ---------------
+
+WEEKS_WIDTH = 720.0
+WEEKS_LEFT = 48.0
+WEEKS_RIGHT = 30.0  # half a date label, so the newest night's is not cut off
+WEEKS_TOP = 26.0  # room for the notes' numbers above the plot
+WEEKS_BOTTOM = 28.0
+WEEKS_HEIGHT = 210.0
+ROLLING_NIGHTS = 7  # the rolling mean's window: a week smooths the weekday-weekend swing
+# A rolling mean over fewer nights with data than this is not drawn: it would be one night's noise.
+ROLLING_MIN_NIGHTS = 4
+MIN_DATE_GAP = 64.0  # date labels closer than this would touch
+HEAT_ROW_HEIGHT = 15.0
+HEAT_LEFT = 56.0  # room for "HH:00"
+# Hours of the night always shown in the heat-map (local), so a quiet period keeps its shape.
+HEAT_FIRST_HOUR = 21
+HEAT_LAST_HOUR = 7
+HEAT_SHADES = 4  # an hour's count falls in one of this many shades; 0 is left blank
+HEAT_LEGEND_HEIGHT = 22.0
+FOREST_ROW_HEIGHT = 30.0
+FOREST_TOP = 34.0
+# The forest plot's ratio axis: from a quarter to four times the reference rate, log scale.
+FOREST_MIN_RATIO = 0.25
+FOREST_MAX_RATIO = 4.0
+
+# The charts' look in print (the report's PDF): WeasyPrint draws inline SVG by itself, without the
+# page's stylesheet, so a printed chart carries its own. Shades of grey, dashes and shapes only,
+# so a black-and-white printer or a photocopy keeps every distinction.
+PRINT_STYLE = """
+text { fill: #333; font-size: 13px; font-family: "DejaVu Sans", sans-serif; }
+text.empty { font-size: 16px; }
+text.note-number { fill: #000; font-weight: bold; }
+.grid { stroke: #ccc; stroke-width: 1; }
+.bar { fill: #999; }
+.no-data { fill: none; stroke: #999; stroke-width: 1; stroke-dasharray: 2 2; }
+.rolling { fill: none; stroke: #000; stroke-width: 2.5; stroke-linejoin: round; }
+.in-band { fill: none; stroke: #000; stroke-width: 1.5; stroke-dasharray: 5 3; }
+.in-band-dot { fill: #000; }
+.note-line { stroke: #000; stroke-width: 1.4; stroke-dasharray: 4 3; }
+.band-strip { fill: #ddd; }
+.temp-range { stroke: #000; stroke-width: 1.6; }
+.temp-mean { fill: #fff; stroke: #000; stroke-width: 1.6; }
+.heat-1 { fill: #d9d9d9; } .heat-2 { fill: #a6a6a6; } .heat-3 { fill: #666; } .heat-4 { fill: #1a1a1a; }
+.ci { stroke: #000; stroke-width: 2; }
+.ratio { fill: #000; }
+.ratio.reference { fill: #fff; stroke: #000; stroke-width: 1.6; }
+.unity { stroke: #000; stroke-width: 1; stroke-dasharray: 3 3; }
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Nights:
+    """The nights of a period as slots along x, one per date, oldest at the left."""
+
+    first: date
+    last: date
+    left: float
+    right: float
+
+    @property
+    def count(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def slot(self) -> float:
+        return (self.right - self.left) / self.count
+
+    def centre(self, day: date) -> float:
+        return self.left + self.slot * ((day - self.first).days + 0.5)
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.count)]
+
+
+def rolling_mean(
+    values: Sequence[float | None], window: int = ROLLING_NIGHTS, least: int = ROLLING_MIN_NIGHTS
+) -> list[float | None]:
+    """The trailing mean of each value's `window` (itself and those before it), known ones only.
+
+    None where fewer than `least` of the window are known: a night without data is left out,
+    not counted as zero.
+    """
+    means: list[float | None] = []
+    for index in range(len(values)):
+        known = [v for v in values[max(0, index - window + 1) : index + 1] if v is not None]
+        means.append(sum(known) / len(known) if len(known) >= least else None)
+    return means
+
+
+def _note_nights(notes: Sequence[Note], zone: ZoneInfo) -> dict[date, list[int]]:
+    """The night each note belongs to, with the notes' numbers (1 for the first)."""
+    by_night: dict[date, list[int]] = {}
+    for number, note in enumerate(notes, start=1):
+        by_night.setdefault(night_date(note.at, zone), []).append(number)
+    return by_night
+
+
+def _note_marker(
+    parent: ET.Element, x: float, top: float, bottom: float, numbers: Sequence[int], text: str
+) -> None:
+    """A dashed vertical line with the notes' numbers above it, keyed to the list below the chart."""
+    group = ET.SubElement(parent, "g", {"class": "note"})
+    ET.SubElement(
+        group,
+        "line",
+        {"class": "note-line", "x1": _n(x), "x2": _n(x), "y1": _n(top), "y2": _n(bottom)},
+    )
+    label = ",".join(str(n) for n in numbers)
+    _text(group, x, top - 6, label, {"class": "note-number", "text-anchor": "middle"})
+    _tooltip(group, text)
+
+
+def _date_labels(svg: ET.Element, axis: _Nights, y: float) -> None:
+    """Every week (or two, or four) back from the newest night, as many as fit."""
+    every = next((k for k in (7, 14, 28) if k * axis.slot >= MIN_DATE_GAP), 56)
+    for back in range(0, axis.count, every):
+        day = axis.last - timedelta(days=back)
+        _text(svg, axis.centre(day), y, f"{day:%d %b}", {"text-anchor": "middle"})
+
+
+def _count_axis(
+    svg: ET.Element, most: float, top: float, bottom: float, left: float, right: float
+) -> _Scale:
+    """A count scale from 0 with its grid lines and labels at the left."""
+    step = _nice_step(max(most, 4.0), 4)
+    highest = math.ceil(max(most, 4.0) / step) * step
+    y = _Scale(0, highest, bottom, top)
+    axis = ET.SubElement(svg, "g", {"class": "axes"})
+    value = 0.0
+    while value <= highest + 1e-9:
+        ET.SubElement(
+            axis,
+            "line",
+            {
+                "class": "grid",
+                "x1": _n(left),
+                "x2": _n(right),
+                "y1": _n(y(value)),
+                "y2": _n(y(value)),
+            },
+        )
+        _text(axis, left - 6, y(value) + 4, f"{value:g}", {"text-anchor": "end"})
+        value += step
+    return y
+
+
+def _by_night(summaries: Iterable[NightSummary]) -> dict[date, NightSummary]:
+    """One summary a night date; of two on one date, the longer in bed (as the night page does)."""
+    chosen: dict[date, NightSummary] = {}
+    for summary in summaries:
+        day = date.fromisoformat(summary.night_date)
+        if day not in chosen or summary.time_in_bed_s > chosen[day].time_in_bed_s:
+            chosen[day] = summary
+    return chosen
+
+
+def spasm_weeks_chart(
+    summaries: Sequence[NightSummary],
+    first: date,
+    last: date,
+    notes: Sequence[Note] = (),
+    width: float = WEEKS_WIDTH,
+) -> str:
+    """Spasm-like events per night (bars), their 7-night rolling mean (line), notes as markers.
+
+    One slot per date from `first` to `last`: a night without data is an empty dashed box, so a
+    gap is seen, not hidden. Notes are numbered from 1 in the order given.
+    """
+    axis = _Nights(first, last, WEEKS_LEFT, width - WEEKS_RIGHT)
+    nights = _by_night(s for s in summaries if first <= date.fromisoformat(s.night_date) <= last)
+    svg = _svg(
+        width,
+        WEEKS_HEIGHT,
+        f"Spasm-like events per night from {first} to {last} (bars), their {ROLLING_NIGHTS}-night "
+        f"rolling mean (line), {len(notes)} notes (dashed lines)",
+        "weeks-chart",
+    )
+    bottom = WEEKS_HEIGHT - WEEKS_BOTTOM
+    counts = [nights[d].spasm_count if d in nights else None for d in axis.days()]
+    y = _count_axis(
+        svg, float(max((c for c in counts if c is not None), default=0)), WEEKS_TOP, bottom,
+        WEEKS_LEFT, axis.right,
+    )  # fmt: skip
+    bars = ET.SubElement(svg, "g", {"class": "bars"})
+    for day, count in zip(axis.days(), counts, strict=True):
+        centre, half = axis.centre(day), axis.slot * 0.35
+        if count is None:
+            box = ET.SubElement(
+                bars,
+                "rect",
+                {
+                    "class": "no-data",
+                    "x": _n(centre - half),
+                    "y": _n(WEEKS_TOP),
+                    "width": _n(2 * half),
+                    "height": _n(bottom - WEEKS_TOP),
+                },
+            )
+            _tooltip(box, f"{day}: no data")
+            continue
+        bar = ET.SubElement(
+            bars,
+            "rect",
+            {
+                "class": "bar",
+                "x": _n(centre - half),
+                "y": _n(y(count)),
+                "width": _n(2 * half),
+                "height": _n(bottom - y(count)),
+            },
+        )
+        _tooltip(bar, f"{day}: {count} spasm-like")
+    means = rolling_mean([None if c is None else float(c) for c in counts])
+    points = [
+        None if m is None else (axis.centre(d), y(m))
+        for d, m in zip(axis.days(), means, strict=True)
+    ]
+    segments = ["M" + " L".join(f"{_n(a)},{_n(b)}" for a, b in run) for run in _runs(points)]
+    if segments:
+        line = ET.SubElement(svg, "path", {"class": "rolling", "d": " ".join(segments)})
+        _tooltip(line, f"{ROLLING_NIGHTS}-night rolling mean")
+    _period_notes(svg, axis, notes, ZoneInfo(summaries[0].zone) if summaries else None, bottom)
+    _date_labels(svg, axis, WEEKS_HEIGHT - 8)
+    return _serialize(svg)
+
+
+def _period_notes(
+    svg: ET.Element, axis: _Nights, notes: Sequence[Note], zone: ZoneInfo | None, bottom: float
+) -> None:
+    """Each note's marker at the start of the night it belongs to."""
+    if zone is None:
+        return
+    by_night = _note_nights(notes, zone)
+    for day, numbers in sorted(by_night.items()):
+        if axis.first <= day <= axis.last:
+            text = "; ".join(f"{n}: {notes[n - 1].text}" for n in numbers)
+            _note_marker(svg, axis.centre(day) - axis.slot / 2, WEEKS_TOP, bottom, numbers, text)
+
+
+def _night_hour_order(hour: int) -> int:
+    """Hours in the order of a night: 12:00 first, 11:00 last."""
+    return (hour - 12) % 24
+
+
+def heat_steps(most: int) -> tuple[int, ...]:
+    """The least count of each shade, from 1: equal shares of the busiest hour's count.
+
+    With few events a shade is one count each (1, 2, 3, 4); the busiest hour is always darkest.
+    """
+    steps = [1]
+    for share in range(1, HEAT_SHADES):
+        steps.append(max(steps[-1] + 1, math.ceil(most * share / HEAT_SHADES) + 1))
+    return tuple(steps)
+
+
+def hour_heatmap(
+    summaries: Sequence[NightSummary], first: date, last: date, width: float = WEEKS_WIDTH
+) -> str:
+    """Spasm-like events by hour of the night (rows) across the nights (columns), darker = more.
+
+    Hours 21:00 to 07:00 are always shown, more when events fall outside them; the legend under
+    the dates says which counts each shade stands for.
+    """
+    nights = _by_night(s for s in summaries if first <= date.fromisoformat(s.night_date) <= last)
+    hours = {HEAT_FIRST_HOUR, HEAT_LAST_HOUR} | {
+        int(hour[:2]) for s in nights.values() for hour, n in s.spasms_by_hour.items() if n
+    }
+    ordered = sorted(hours, key=_night_hour_order)
+    rows = [
+        (h + 12) % 24
+        for h in range(_night_hour_order(ordered[0]), _night_hour_order(ordered[-1]) + 1)
+    ]
+    most = max((n for s in nights.values() for n in s.spasms_by_hour.values()), default=0)
+    steps = heat_steps(most)
+    top = 8.0
+    plot_bottom = top + HEAT_ROW_HEIGHT * len(rows)
+    height = plot_bottom + WEEKS_BOTTOM + HEAT_LEGEND_HEIGHT
+    axis = _Nights(first, last, HEAT_LEFT, width - WEEKS_RIGHT)
+    svg = _svg(
+        width,
+        height,
+        f"Spasm-like events by hour of the night from {first} to {last}: one column a night, "
+        "darker cells have more events",
+        "heat-chart",
+    )
+    grid = ET.SubElement(svg, "g", {"class": "heat"})
+    for row, hour in enumerate(rows):
+        middle = top + HEAT_ROW_HEIGHT * (row + 0.5)
+        if row % 2 == 0:
+            _text(grid, HEAT_LEFT - 6, middle + 4, f"{hour:02d}:00", {"text-anchor": "end"})
+        ET.SubElement(
+            grid,
+            "line",
+            {
+                "class": "grid",
+                "x1": _n(HEAT_LEFT),
+                "x2": _n(axis.right),
+                "y1": _n(top + HEAT_ROW_HEIGHT * row),
+                "y2": _n(top + HEAT_ROW_HEIGHT * row),
+            },
+        )
+    for day in axis.days():
+        summary = nights.get(day)
+        if summary is None:
+            continue
+        for row, hour in enumerate(rows):
+            count = summary.spasms_by_hour.get(f"{hour:02d}:00", 0)
+            if count <= 0:
+                continue
+            shade = sum(count >= least for least in steps)
+            cell = ET.SubElement(
+                grid,
+                "rect",
+                {
+                    "class": f"heat-cell heat-{shade}",
+                    "x": _n(axis.centre(day) - axis.slot / 2 + 0.5),
+                    "y": _n(top + HEAT_ROW_HEIGHT * row + 0.5),
+                    "width": _n(max(axis.slot - 1, 1.0)),
+                    "height": _n(HEAT_ROW_HEIGHT - 1),
+                },
+            )
+            _tooltip(cell, f"{day} {hour:02d}:00: {count} spasm-like")
+    _date_labels(svg, axis, plot_bottom + 18)
+    legend = ET.SubElement(svg, "g", {"class": "heat-legend"})
+    y = height - 14
+    x = HEAT_LEFT
+    _text(legend, x, y + 9, "events an hour:", {})
+    x += 112
+    for shade, least in enumerate(steps, start=1):
+        upper = steps[shade] - 1 if shade < len(steps) else max(most, least)
+        label = str(least) if upper <= least else f"{least}-{upper}"
+        ET.SubElement(
+            legend,
+            "rect",
+            {
+                "class": f"heat-cell heat-{shade}",
+                "x": _n(x),
+                "y": _n(y),
+                "width": "16",
+                "height": "11",
+            },
+        )
+        _text(legend, x + 21, y + 9, label, {})
+        x += 30 + 8 * len(label)
+    return _serialize(svg)
+
+
+def temperature_weeks_chart(
+    summaries: Sequence[NightSummary],
+    bands: Mapping[date, tuple[float, float]],
+    first: date,
+    last: date,
+    width: float = WEEKS_WIDTH,
+) -> str:
+    """Room temperature per night, lowest to highest (line) and mean (circle), on the band (strip).
+
+    `bands` is the comfort band in force each night (low, high °C); a night without one has no strip.
+    """
+    axis = _Nights(first, last, WEEKS_LEFT, width - WEEKS_RIGHT)
+    nights = _by_night(s for s in summaries if first <= date.fromisoformat(s.night_date) <= last)
+    svg = _svg(
+        width,
+        WEEKS_HEIGHT,
+        f"Room temperature per night from {first} to {last}: lowest to highest (line), mean "
+        "(circle), against the comfort band (shaded)",
+        "temp-weeks-chart",
+    )
+    bottom = WEEKS_HEIGHT - WEEKS_BOTTOM
+    values = [
+        v
+        for s in nights.values()
+        for v in (s.temp_min_c, s.temp_max_c)
+        if v is not None and math.isfinite(v)
+    ] + [v for day, band in bands.items() if first <= day <= last for v in band]
+    if not values:
+        _text(
+            svg,
+            width / 2,
+            WEEKS_HEIGHT / 2,
+            "no temperature readings in this period",
+            {"class": "empty", "text-anchor": "middle"},
+        )
+        return _serialize(svg)
+    lo, hi = math.floor(min(values) - TEMP_PAD_C), math.ceil(max(values) + TEMP_PAD_C)
+    y = _Scale(lo, hi, bottom, WEEKS_TOP)
+    grid = ET.SubElement(svg, "g", {"class": "temp-axis"})
+    step = _nice_step(hi - lo, 5)
+    value = math.ceil(lo / step) * step
+    while value <= hi + 1e-9:
+        ET.SubElement(
+            grid,
+            "line",
+            {
+                "class": "grid",
+                "x1": _n(WEEKS_LEFT),
+                "x2": _n(axis.right),
+                "y1": _n(y(value)),
+                "y2": _n(y(value)),
+            },
+        )
+        _text(grid, WEEKS_LEFT - 6, y(value) + 4, f"{value:g} °C", {"text-anchor": "end"})
+        value += step
+    strips = ET.SubElement(svg, "g", {"class": "bands"})
+    for day in axis.days():
+        band = bands.get(day)
+        if band is None:
+            continue
+        low, high = band
+        strip = ET.SubElement(
+            strips,
+            "rect",
+            {
+                "class": "band-strip",
+                "x": _n(axis.centre(day) - axis.slot / 2),
+                "y": _n(y(high)),
+                "width": _n(axis.slot),
+                "height": _n(max(y(low) - y(high), 0.5)),
+            },
+        )
+        _tooltip(strip, f"{day}: band {low:g}-{high:g} °C")
+    marks = ET.SubElement(svg, "g", {"class": "temps"})
+    radius = max(1.5, min(4.0, axis.slot * 0.3))
+    for day, summary in sorted(nights.items()):
+        low_c, mean_c, high_c = summary.temp_min_c, summary.temp_mean_c, summary.temp_max_c
+        if low_c is None or mean_c is None or high_c is None:
+            continue
+        x = axis.centre(day)
+        ET.SubElement(
+            marks,
+            "line",
+            {
+                "class": "temp-range",
+                "x1": _n(x),
+                "x2": _n(x),
+                "y1": _n(y(low_c)),
+                "y2": _n(y(high_c)),
+            },
+        )
+        dot = ET.SubElement(
+            marks,
+            "circle",
+            {"class": "temp-mean", "cx": _n(x), "cy": _n(y(mean_c)), "r": _n(radius)},
+        )
+        _tooltip(dot, f"{day}: {low_c:.1f}-{high_c:.1f} °C, mean {mean_c:.1f} °C")
+    _date_labels(svg, axis, WEEKS_HEIGHT - 8)
+    return _serialize(svg)
+
+
+def association_chart(association: Association, width: float = WEEKS_WIDTH) -> str:
+    """Each group's rate and its rate ratio to the reference with a 95 % CI (a forest plot).
+
+    The rate is events an hour with what it rests on; the ratio is a square on a log axis, its
+    confidence interval a line. A group without enough data says so in place of a point.
+    """
+    groups = association.groups
+    height = FOREST_TOP + FOREST_ROW_HEIGHT * max(len(groups), 1) + WEEKS_BOTTOM
+    svg = _svg(
+        width,
+        height,
+        f"{association.title}: events an hour in each group and the rate ratio against "
+        f"{association.reference}, with its 95 % confidence interval, on a log scale",
+        "forest-chart",
+    )
+    plot_left = width * 0.55
+    plot_right = width - WEEKS_RIGHT - 8
+    x = _Scale(math.log(FOREST_MIN_RATIO), math.log(FOREST_MAX_RATIO), plot_left, plot_right)
+    bottom = FOREST_TOP + FOREST_ROW_HEIGHT * max(len(groups), 1)
+    _text(svg, 4, FOREST_TOP - 12, "group", {"class": "column-head"})
+    _text(
+        svg,
+        plot_left - 10,
+        FOREST_TOP - 12,
+        "events an hour",
+        {"class": "column-head", "text-anchor": "end"},
+    )
+    _text(
+        svg, (plot_left + plot_right) / 2, FOREST_TOP - 12, f"ratio to {association.reference}",
+        {"class": "column-head", "text-anchor": "middle"},
+    )  # fmt: skip
+    axis = ET.SubElement(svg, "g", {"class": "axes"})
+    for tick in (0.25, 0.5, 1.0, 2.0, 4.0):
+        ET.SubElement(
+            axis,
+            "line",
+            {
+                "class": "unity" if tick == 1.0 else "grid",
+                "x1": _n(x(math.log(tick))),
+                "x2": _n(x(math.log(tick))),
+                "y1": _n(FOREST_TOP),
+                "y2": _n(bottom),
+            },
+        )
+        _text(axis, x(math.log(tick)), height - 8, f"{tick:g}x", {"text-anchor": "middle"})
+    rows = ET.SubElement(svg, "g", {"class": "forest"})
+    for index, group in enumerate(groups):
+        middle = FOREST_TOP + FOREST_ROW_HEIGHT * (index + 0.5)
+        _text(rows, 4, middle + 4, group.name, {"class": "lane-label"})
+        rate = (
+            "not enough data"
+            if group.per_hour is None
+            else f"{group.per_hour:.2f} ({group.events} in {group.minutes / 60:.0f} h)"
+        )
+        _text(rows, plot_left - 10, middle + 4, rate, {"text-anchor": "end"})
+        if group.name == association.reference and group.per_hour is not None:
+            ET.SubElement(
+                rows,
+                "circle",
+                {"class": "ratio reference", "cx": _n(x(0.0)), "cy": _n(middle), "r": "5"},
+            )
+            continue
+        ratio = group.versus_reference
+        if ratio is None:
+            continue
+        clamp = (math.log(FOREST_MIN_RATIO), math.log(FOREST_MAX_RATIO))
+
+        def at(value: float, lo: float = clamp[0], hi: float = clamp[1]) -> float:
+            return x(min(max(math.log(max(value, 1e-9)), lo), hi))
+
+        ci = ET.SubElement(
+            rows,
+            "line",
+            {
+                "class": "ci",
+                "x1": _n(at(ratio.low)),
+                "x2": _n(at(ratio.high)),
+                "y1": _n(middle),
+                "y2": _n(middle),
+            },
+        )
+        _tooltip(ci, f"95 % CI {ratio.low:.2f}-{ratio.high:.2f}")
+        point = ET.SubElement(
+            rows,
+            "rect",
+            {
+                "class": "ratio",
+                "x": _n(at(ratio.ratio) - 5),
+                "y": _n(middle - 5),
+                "width": "10",
+                "height": "10",
+            },
+        )
+        _tooltip(
+            point, f"{group.name}: {ratio.ratio:.2f}x (95 % CI {ratio.low:.2f}-{ratio.high:.2f})"
+        )
+    return _serialize(svg)
+
+
+def for_print(svg_text: str) -> str:
+    """A chart with `PRINT_STYLE` inside it, for a renderer that does not apply the page's CSS."""
+    return svg_text.replace("</title>", f"</title><style>{PRINT_STYLE}</style>", 1)

@@ -121,6 +121,7 @@ _COLUMNS: dict[str, tuple[Column, ...]] = {
         ("not a spasm, by you", _plain("labels_rejected")),
         ("unlabelled", _plain("labels_unlabelled")),
         ("missed by the sensor, by you", _plain("labels_missed")),
+        ("your notes", _plain("notes")),
     ),
     "events": (
         ("event", _plain("id")),
@@ -162,6 +163,13 @@ _COLUMNS: dict[str, tuple[Column, ...]] = {
         ("label", _plain("label")),
         ("labelled at", _time("labelled_at", seconds=True)),
         ("from", _plain("source")),
+    ),
+    "notes": (
+        ("room", _plain("room")),
+        ("time", _time("at")),
+        ("note", _plain("text")),
+        ("from", _plain("source")),
+        ("written at", _time("created")),
     ),
 }
 

@@ -50,8 +50,10 @@ __all__ = [
     "NODE_PREFIX",
     "BandCommand",
     "LabelCommand",
+    "NoteDraftCommand",
     "PauseCommand",
     "RoomTopics",
+    "SaveNoteCommand",
     "SummaryNowCommand",
     "clear_messages",
     "command_topics",
@@ -61,6 +63,7 @@ __all__ = [
     "discovery_topic_filter",
     "ha_status_topic",
     "messages_to_publish",
+    "note_draft_messages",
     "own_topic_problems",
     "parse_command",
     "room_topics",
@@ -86,6 +89,9 @@ PAYLOAD_ON = "ON"
 PAYLOAD_OFF = "OFF"
 PAYLOAD_PRESS = "PRESS"
 UNLABELLED = "unlabelled"
+# HA's text entity holds at most 255 characters (its state's limit); a note may be longer
+# from the dashboard or the CLI. https://www.home-assistant.io/integrations/text.mqtt/
+NOTE_DRAFT_MAX_CHARS = 255
 # HA's MQTT device triggers need a unique (type, subtype) per device; like Zigbee2MQTT we use
 # type "action" with the event type as subtype.
 TRIGGER_TYPE = "action"
@@ -110,6 +116,9 @@ class RoomTopics:
     set_label: str  # the person's word on the latest spasm-like event, or a missed spasm
     label: str  # the latest spasm-like event and its label (retained)
     learned: str  # what the comfort controller learned of the room, once it has (retained)
+    set_note: str  # HA's "Note" text: the draft, retained by HA here (the command topic holds it)
+    note: str  # the draft as the "Note" text shows it (retained); emptied once saved
+    save_note: str  # HA's "Save note" button: keep the draft as a note, now
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +165,29 @@ class LabelCommand:
     label: Label
 
 
-Command = BandCommand | PauseCommand | SummaryNowCommand | LabelCommand
+@dataclass(frozen=True, slots=True)
+class NoteDraftCommand:
+    """What the person typed into HA's "Note" text; kept as the room's draft, not yet a note."""
+
+    room: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaveNoteCommand:
+    """HA's "Save note" button: keep the room's draft as a note at the time of the press."""
+
+    room: str
+
+
+Command = (
+    BandCommand
+    | PauseCommand
+    | SummaryNowCommand
+    | LabelCommand
+    | NoteDraftCommand
+    | SaveNoteCommand
+)
 
 
 def room_topics(base: str, room_id: str) -> RoomTopics:
@@ -176,6 +207,9 @@ def room_topics(base: str, room_id: str) -> RoomTopics:
         set_label=f"{room}/set/label",
         label=f"{room}/label",
         learned=f"{room}/learned",
+        set_note=f"{room}/set/note",
+        note=f"{room}/note",
+        save_note=f"{room}/set/save_note",
     )
 
 
@@ -348,6 +382,18 @@ def label_message(
     return room_topics(config.mqtt.base_topic, room_id).label, json.dumps(payload), True
 
 
+def note_draft_messages(config: ServiceConfig, room_id: str, draft: str) -> list[Publish]:
+    """The "Note" text shows `draft`; an empty one also clears the draft HA retained.
+
+    HA publishes the text's value retained on its command topic, so a restarted service gets
+    the draft back; once the draft is saved as a note, the empty retained message removes it
+    (MQTT 3.1.1 section 3.3.1.3: a zero-byte retained payload clears the topic).
+    """
+    topics = room_topics(config.mqtt.base_topic, room_id)
+    shown: list[Publish] = [(topics.note, draft, True)]
+    return shown if draft else [*shown, (topics.set_note, "", True)]
+
+
 def rules_problem_messages(config: ServiceConfig, problems: list[str]) -> list[Publish]:
     """The rules problem entity: ON with the located errors while the last reload failed."""
     state, attributes = rules_problem_topics(config.mqtt.base_topic)
@@ -469,6 +515,8 @@ def command_topics(config: ServiceConfig) -> list[str]:
             own.set_pause,
             own.summary_now,
             own.set_label,
+            own.set_note,
+            own.save_note,
         ]
     return topics
 
@@ -488,6 +536,10 @@ def parse_command(config: ServiceConfig, topic: str, payload: bytes) -> Command 
         text = payload.decode("utf-8").strip()
     except UnicodeDecodeError:
         return None
+    if verb == "note":  # any text, empty too (the draft cleared); refused only when saved
+        return NoteDraftCommand(room, text) if len(text) <= NOTE_DRAFT_MAX_CHARS else None
+    if verb == "save_note" and text.upper() == PAYLOAD_PRESS:
+        return SaveNoteCommand(room)
     if verb in _BAND_EDGES:
         value_c = _band_value(text)
         return None if value_c is None else BandCommand(room, _BAND_EDGES[verb], value_c)
@@ -826,6 +878,35 @@ def _room_entities(
                 ("reject_spasm", "Not a spasm", Label.REJECTED, "mdi:close-circle-outline"),
                 ("report_spasm", "I just had a spasm", Label.MISSED, "mdi:alert-plus-outline"),
             )
+        ),
+        # Notes: what may explain the nights (README "Notes"). The draft is typed into a text
+        # entity (https://www.home-assistant.io/integrations/text.mqtt/), retained by HA on its
+        # command topic, echoed on ours; the button keeps it as a note and empties it.
+        (
+            "text",
+            "note",
+            {
+                "name": "Note",
+                "command_topic": topics.set_note,
+                "state_topic": topics.note,
+                "retain": True,
+                "qos": 1,
+                "min": 0,
+                "max": NOTE_DRAFT_MAX_CHARS,
+                "mode": "text",
+                "icon": "mdi:note-edit-outline",
+            },
+        ),
+        (
+            "button",
+            "save_note",
+            {
+                "name": "Save note",
+                "command_topic": topics.save_note,
+                "payload_press": PAYLOAD_PRESS,
+                "qos": 1,
+                "icon": "mdi:note-plus-outline",
+            },
         ),
         (
             "sensor",

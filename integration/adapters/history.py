@@ -24,6 +24,7 @@ from integration.adapters.ha_rest import HomeAssistantActions
 from integration.adapters.store import Store
 from integration.core.events import Action, MovementEvent
 from integration.core.labels import EventLabel, Label
+from integration.core.notes import Note, NoteRefused, make_note
 from integration.core.room import RoomCore
 from integration.core.summary import HISTORY_NIGHTS, MinuteRecord, NightSummary
 from integration.errors import LabelRefusedError, StoreError
@@ -218,6 +219,21 @@ class History:
         except StoreError as err:
             self._failed(err, "the label is not kept")
             raise LabelRefusedError(f"the history store failed: {err}") from err
+
+    async def keep_note(self, room: str, text: str, at: float | None, source: str) -> Note:
+        """Keep the person's note on `room` at `at` (default: now); returns it with its id.
+
+        Raises NoteRefused, never anything else: empty, too long, in the future, no store.
+        """
+        now = self._now()
+        made = make_note(room, text, now if at is None else at, now, source)
+        if self.store is None:
+            raise NoteRefused("The history store is unavailable, so the note cannot be kept.")
+        try:
+            return await self.store.add_note(made, created=now)
+        except StoreError as err:
+            self._failed(err, "the note is not kept")
+            raise NoteRefused(f"The history store failed, so the note is not kept: {err}") from err
 
     async def labelled(self, summaries: Iterable[NightSummary]) -> list[NightSummary]:
         """Summaries as the person's labels have them; as they are when the store cannot say."""

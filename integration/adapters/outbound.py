@@ -20,6 +20,7 @@ from integration.adapters.ha_discovery import (
     label_message,
     learned_message,
     movement_message,
+    note_draft_messages,
     notice_message,
     rules_problem_messages,
     so_far_message,
@@ -33,6 +34,7 @@ from integration.config import ServiceConfig
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind, Notice
 from integration.core.labels import EventLabel, Label
 from integration.core.localtime import iso
+from integration.core.notes import Note, NoteRefused
 from integration.core.summary import MinuteRecord, NightSummary
 from integration.errors import LabelRefusedError
 
@@ -64,6 +66,8 @@ class Outbound:
         self._published_status: dict[str, Status] = {}
         self._latest_spasm: dict[str, MovementEvent] = {}  # room → what HA's buttons label
         self.labels_refused = 0
+        self.notes_refused = 0
+        self._note_drafts: dict[str, str] = {}  # room → what HA's "Note" text holds
         history.on_dead_letter = self.delivery_problem  # shown in HA as soon as it is kept
 
     async def send(
@@ -155,6 +159,37 @@ class Outbound:
             self._summaries[summary.room] = document
             await self._publish([document])
             await self._statistics(summary)
+
+    async def note_draft(self, room: str, text: str) -> None:
+        """HA's "Note" text changed: keep the draft for "Save note", and show it back."""
+        if self._note_drafts.get(room) != text:
+            self._note_drafts[room] = text
+            await self._publish(note_draft_messages(self.config, room, text))
+
+    async def save_note(self, room: str, source: str) -> Note | None:
+        """HA's "Save note": the draft kept as a note now and emptied; a refusal is said."""
+        try:
+            kept = await self.keep_note(room, self._note_drafts.get(room, ""), None, source)
+        except NoteRefused as refused:
+            notice = Notice(
+                room, "notes", self.history.now(), "note_refused", f"Note not kept: {refused}"
+            )
+            await self._publish([notice_message(self.config, notice)])
+            return None
+        self._note_drafts[room] = ""
+        await self._publish(note_draft_messages(self.config, room, ""))
+        return kept
+
+    async def keep_note(self, room: str, text: str, at: float | None, source: str) -> Note:
+        """A note on `room` at `at` (None: now); raises NoteRefused with the sentence why."""
+        try:
+            kept = await self.history.keep_note(room, text, at, source)
+        except NoteRefused as refused:
+            self.notes_refused += 1
+            _LOGGER.warning("room %s: note from %s refused: %s", room, source, refused)
+            raise
+        _LOGGER.info("room %s: note %d kept from %s", room, kept.id or 0, source)
+        return kept
 
     async def status(self, statuses: Mapping[str, Status], *, force: bool = False) -> None:
         """Each room's live state, retained, whenever it changed."""

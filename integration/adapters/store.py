@@ -1,4 +1,4 @@
-"""The SQLite history store: nights, summaries, events, actions, minute readings, an outbox.
+"""The SQLite history store: nights, summaries, events, actions, minute readings, notes, an outbox.
 
 One connection (aiosqlite runs it on its own thread, fed by a queue, so writes are serialized
 like zigpy's appdb), WAL journal so readers (CLI `nights`, `export`) never block the service,
@@ -18,14 +18,18 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
 from integration.core.events import Action, ActionKind, MovementEvent, MovementKind
 from integration.core.labels import EventLabel, Label, relabel
+from integration.core.localtime import night_bounds
+from integration.core.notes import Note
 from integration.core.summary import MinuteRecord, NightSummary
 from integration.errors import LabelRefusedError, StoreError
 
@@ -120,10 +124,22 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN parked_at REAL;
     ALTER TABLE outbox ADD COLUMN parked_reason TEXT;
     """,
+    # v5: the person's notes: what may explain the nights (a medication change, a hot day).
+    """
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        room TEXT NOT NULL,
+        at REAL NOT NULL,              -- when what the note says happened, UTC epoch s
+        text TEXT NOT NULL,
+        source TEXT NOT NULL,          -- cli | ha | dashboard | simulation
+        created REAL NOT NULL          -- when it was kept
+    );
+    CREATE INDEX notes_room_at ON notes (room, at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-ExportTable = Literal["nights", "events", "actions", "minutes", "labels"]
+ExportTable = Literal["nights", "events", "actions", "minutes", "labels", "notes"]
 Row = dict[str, str | int | float | None]
 
 
@@ -449,6 +465,39 @@ class Store:
             )
         return labelled
 
+    # --- the person's notes ----------------------------------------------------------------
+
+    async def add_note(self, note: Note, created: float | None = None) -> Note:
+        """Keep a note (made by `make_note`); returns it with its id.
+
+        `created` is when it was kept (the service's clock); it defaults to the note's own time.
+        """
+        async with self._writing() as db:
+            cursor = await db.execute(
+                "INSERT INTO notes (room, at, text, source, created) VALUES (?, ?, ?, ?, ?)",
+                (
+                    note.room,
+                    note.at,
+                    note.text,
+                    note.source,
+                    note.at if created is None else created,
+                ),
+            )
+            note_id = int(cursor.lastrowid or 0)
+        return replace(note, id=note_id)
+
+    async def notes(self, room: str | None, from_t: float, to_t: float) -> list[Note]:
+        """Notes of `room` (every room when None) at times in [from_t, to_t), oldest first."""
+        rows = await self._fetch(
+            "SELECT id, room, at, text, source FROM notes "
+            "WHERE (? IS NULL OR room = ?) AND at >= ? AND at < ? ORDER BY at, id",
+            (room, room, from_t, to_t),
+        )
+        return [
+            Note(room=r["room"], at=r["at"], text=r["text"], source=r["source"], id=r["id"])
+            for r in rows
+        ]
+
     async def spasm_events(
         self, room: str, from_t: float, to_t: float
     ) -> list[tuple[int, MovementEvent, Label | None]]:
@@ -481,7 +530,10 @@ class Store:
     async def export(self, from_t: float, to_t: float, table: ExportTable = "nights") -> list[Row]:
         """Flat rows (for CSV or JSON) of one table in [from_t, to_t), oldest first."""
         if table == "nights":
-            return [_night_row(s) for s in await self.nights(from_t, to_t)]
+            nights = await self.nights(from_t, to_t)
+            spans = [_night_span(s) for s in nights]
+            notes = await self.notes(None, spans[0][0], spans[-1][1]) if nights else []
+            return [_night_row(s, _night_notes(s, notes)) for s in nights]
         sql = {
             "events": "SELECT e.id, e.room, e.kind, e.start, e.end, e.peak, e.confidence, "
             "e.spasm_like, l.label, e.why FROM events e LEFT JOIN labels l ON l.event_id = e.id "
@@ -492,6 +544,8 @@ class Store:
             "FROM actions WHERE t >= ? AND t < ? ORDER BY t",
             "minutes": "SELECT room, minute, temp_c, low_c, high_c, activity_mg, spasms, in_bed "
             "FROM readings_minute WHERE minute >= ? AND minute < ? ORDER BY minute, room",
+            "notes": "SELECT id, room, at, text, source, created "
+            "FROM notes WHERE at >= ? AND at < ? ORDER BY at, id",
         }[table]
         return [dict(r) for r in await self._fetch(sql, (from_t, to_t))]
 
@@ -565,6 +619,7 @@ class Store:
         cutoff = now - retention_days * _SECONDS_PER_DAY
         statements = {
             "labels": ("DELETE FROM labels WHERE start < ?", (cutoff,)),
+            "notes": ("DELETE FROM notes WHERE at < ?", (cutoff,)),
             "events": ("DELETE FROM events WHERE start < ?", (cutoff,)),
             "actions": ("DELETE FROM actions WHERE t < ?", (cutoff,)),
             "readings_minute": ("DELETE FROM readings_minute WHERE minute < ?", (cutoff,)),
@@ -631,7 +686,20 @@ def _label_from_row(row: sqlite3.Row) -> EventLabel:
     )
 
 
-def _night_row(summary: NightSummary) -> Row:
+def _night_span(summary: NightSummary) -> tuple[float, float]:
+    """The night's whole date (local noon to noon): a note at 22:00 belongs to that night."""
+    return night_bounds(date.fromisoformat(summary.night_date), ZoneInfo(summary.zone))
+
+
+def _night_notes(summary: NightSummary, notes: Iterable[Note]) -> str:
+    """The texts of the room's notes in the night's date, joined by "; "."""
+    start, end = _night_span(summary)
+    return "; ".join(
+        note.text for note in notes if note.room == summary.room and start <= note.at < end
+    )
+
+
+def _night_row(summary: NightSummary, notes: str = "") -> Row:
     """The headline figures of one night as a flat row."""
     row: Row = {
         "room": summary.room,
@@ -666,6 +734,7 @@ def _night_row(summary: NightSummary) -> Row:
     row["spasms_by_hour"] = json.dumps(dict(summary.spasms_by_hour))
     row["rate_when_warm"] = json.dumps(asdict(summary.rate_when_warm))
     row["rate_in_band"] = json.dumps(asdict(summary.rate_in_band))
+    row["notes"] = notes
     return row
 
 

@@ -24,8 +24,8 @@ stays script-free too: it reloads itself every `LIVE_REFRESH_S` with `<meta http
 (no CSP source is needed for that), relative, so the reload keeps the ingress prefix and
 `?token=`; `/api/live` has the same in JSON for anything that would rather poll.
 
-The person's labels are the only writes, as HTML form POSTs safe against cross-site request
-forgery: a form field must carry the dashboard's CSRF token (random per start, in the pages
+The person's labels and notes are the only writes, as HTML form POSTs safe against cross-site
+request forgery: a form field must carry the dashboard's CSRF token (random per start, in the pages
 only), the browser's `Sec-Fetch-Site` must say same-origin (or, from browsers without it,
 `Origin` must be this host: behind ingress, the host the browser asked, HA's, which HA's proxy
 names in `X-Forwarded-Host`), and the CSP's `form-action 'self'` keeps our forms on this site.
@@ -34,6 +34,7 @@ names in `X-Forwarded-Host`), and the CSP's `form-action 'self'` keeps our forms
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -57,10 +58,22 @@ from markupsafe import Markup
 
 from integration.adapters.charts import PHONE_WIDTH, live_chart, night_chart, trend_chart
 from integration.adapters.livesignal import POINT_HZ, WINDOW_S, SensorView
+from integration.adapters.report import (
+    Link,
+    NoNightsError,
+    Report,
+    ReportRefusedError,
+    build_report,
+    period_of,
+    render_html,
+    render_weeks,
+    report_charts,
+)
 from integration.config import ServiceConfig, resolve_secret
 from integration.core.events import KIND_LABELS, Action, ActionKind, MovementEvent, MovementKind
 from integration.core.labels import EventLabel, Label
 from integration.core.localtime import night_bounds
+from integration.core.notes import MAX_NOTE_CHARS, Note, NoteRefused
 from integration.core.summary import MinuteRecord, NightSummary, render_text
 from integration.errors import LabelRefusedError, StoreError
 
@@ -71,6 +84,7 @@ __all__ = [
     "LiveSource",
     "MetricsSource",
     "NightHistory",
+    "NoteKeeper",
     "make_app",
     "start_dashboard",
 ]
@@ -78,6 +92,7 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 LIST_NIGHTS = 30  # nights on the list page and in the trend: a month
+WEEKS_NIGHTS = (30, 90)  # the weeks view's spans: a month, a season (the first is the default)
 MAX_API_NIGHTS = 366  # a year through the API in one request
 # The morning summary action goes out when the night closes, after the person has been up
 # for `out_of_bed_to_close_s` (30 min by default): the night's actions reach this far past waking.
@@ -140,6 +155,27 @@ class NightHistory(Protocol):
         self, from_t: float, to_t: float, table: Literal["nights", "events", "actions", "minutes"]
     ) -> list[Row]:
         """Flat rows of one table in [from_t, to_t), oldest first."""
+
+    async def notes(self, room: str | None, from_t: float, to_t: float) -> list[Note]:
+        """The person's notes of `room` (every room when None) in [from_t, to_t), oldest first."""
+
+    async def minutes(self, room: str, from_t: float, to_t: float) -> list[MinuteRecord]:
+        """The minute records of `room` in [from_t, to_t), oldest first (the weeks view)."""
+
+    async def spasm_events(
+        self, room: str, from_t: float, to_t: float
+    ) -> list[tuple[int, MovementEvent, Label | None]]:
+        """Spasm-like events of `room` in [from_t, to_t) with their ids and labels."""
+
+    async def labels(self, room: str | None, from_t: float, to_t: float) -> list[EventLabel]:
+        """Labels of `room` on times in [from_t, to_t), oldest first."""
+
+
+class NoteKeeper(Protocol):
+    """Where the person's notes go (`Outbound` keeps them in the history)."""
+
+    async def keep_note(self, room: str, text: str, at: float | None, source: str) -> Note:
+        """A note on `room` at `at` (None: now); raises NoteRefused with the sentence why."""
 
 
 class Labeller(Protocol):
@@ -253,9 +289,11 @@ class _Dashboard:
         requests: _Requests | None = None,
         behind_ingress: bool = False,
         live: LiveSource | None = None,
+        note_keeper: NoteKeeper | None = None,
     ) -> None:
         self.store = store
         self.live = live
+        self.note_keeper = note_keeper
         # Every request comes through HA's ingress proxy, so its X-Forwarded-* and X-Remote-User-*
         # headers are the proxy's word (make_app lets no one else in).
         self.behind_ingress = behind_ingress
@@ -306,6 +344,12 @@ class _Dashboard:
             [_action_from_row(r) for r in actions if r["room"] == room],
             ours,
         )
+
+    async def _notes_of(self, room: str, night_date: date) -> list[Note]:
+        """The room's notes dated `night_date` (local noon to noon, as the night is dated)."""
+        if self.store is None:
+            return []
+        return await self.store.notes(room, *night_bounds(night_date, self.zone))
 
     def _only_room(self, request: web.Request) -> str:
         """The room of a `/…/{date}` URL: `?room=`, else the one configured room."""
@@ -396,9 +440,22 @@ class _Dashboard:
         trends = []
         for trend_room in [room] if room else sorted({s.room for s in nights}):
             of_room = [s for s in nights if s.room == trend_room]
-            if of_room:
+            if of_room and self.store is not None:
+                # Drawn on the trend, numbered, and listed under it with their local times.
+                notes = await self.store.notes(
+                    trend_room,
+                    night_bounds(date.fromisoformat(of_room[-1].night_date), self.zone)[0],
+                    night_bounds(date.fromisoformat(of_room[0].night_date), self.zone)[1],
+                )
                 trends.append(
-                    _Trend(self._room_name(of_room[0]), _both_widths(trend_chart, of_room))
+                    _Trend(
+                        self._room_name(of_room[0]),
+                        _both_widths(functools.partial(trend_chart, notes=notes), of_room),
+                        tuple(
+                            (f"{datetime.fromtimestamp(n.at, self.zone):%a %d %b %H:%M}", n.text)
+                            for n in notes
+                        ),
+                    )
                 )
         return _page(
             "nights.html",
@@ -408,6 +465,7 @@ class _Dashboard:
             has_store=self.store is not None,
             trends=trends,
             rows=[self._night_row(s, token) for s in nights],
+            weeks_href="weeks" + token,
             several_rooms=len(self.room_names) > 1,
             missed_forms=[
                 _RoomLink(f"rooms/{quote(room_id, safe='')}/missed{token}", name, False)
@@ -416,6 +474,14 @@ class _Dashboard:
             ]
             if self.labeller is not None
             else [],
+            note_forms=[
+                _RoomLink(f"rooms/{quote(room_id, safe='')}/notes{token}", name, False)
+                for room_id, name in self.room_names.items()
+                if room in (None, room_id)
+            ]
+            if self.note_keeper is not None
+            else [],
+            max_note_chars=MAX_NOTE_CHARS,
             csrf=self.csrf,
             viewer=self._viewer(request),
             live_href=None if self.live is None else "live" + token,
@@ -475,6 +541,7 @@ class _Dashboard:
                 message="No night of this room on this date.",
             )
         s = night.summary
+        notes = await self._notes_of(room, night_date)
         title = f"{self._room_name(s)}, night of {datetime.fromisoformat(s.night_date):%a %d %b %Y}"
         row = self._night_row(s, token)
         figures = [
@@ -508,6 +575,7 @@ class _Dashboard:
                 )
                 for e, r in zip(night.events, night.event_rows, strict=True)
             ],
+            notes=[_NoteRow(_weekday_time(n.at, self.zone), n.text, n.source) for n in notes],
             label_action=f"{quote(s.night_date)}/label{token}",
             csrf=self.csrf,
             viewer=self._viewer(request),
@@ -521,6 +589,109 @@ class _Dashboard:
                 for a in night.actions
             ],
         )
+
+    # --- the weeks, and the report for the neurologist ----------------------------------------
+
+    def _weeks_room(self, request: web.Request) -> str:
+        """`?room=`, else the first configured room; 400 for a room not configured."""
+        room = request.query.get("room") or next(iter(self.room_names), "")
+        if room not in self.room_names:
+            raise web.HTTPBadRequest(
+                text=f"no room {room!r}: the rooms are {', '.join(self.room_names) or 'none'}",
+                headers=_SECURITY_HEADERS,
+            )
+        return room
+
+    async def _report(
+        self, room: str, first: date, last: date, *, missing_ok: bool = False
+    ) -> Report | None:
+        """The room's report, or a 400 naming what is wrong with the period (404: no nights)."""
+        if self.store is None:
+            raise web.HTTPServiceUnavailable(text="no history store", headers=_SECURITY_HEADERS)
+        try:
+            return await build_report(
+                self.store,
+                room=room,
+                room_names=self.room_names,
+                first=first,
+                last=last,
+                zone=self.zone,
+            )
+        except NoNightsError as refused:
+            if missing_ok:
+                return None
+            raise web.HTTPNotFound(text=str(refused), headers=_SECURITY_HEADERS) from None
+        except ReportRefusedError as refused:
+            raise web.HTTPBadRequest(text=str(refused), headers=_SECURITY_HEADERS) from None
+
+    async def weeks_page(self, request: web.Request) -> web.Response:
+        """The last 30 or 90 nights of a room: per night, by hour, by temperature, around notes."""
+        token = _token_query(request)
+        extra = "&" + token[1:] if token else ""
+        nights_text = request.query.get("nights", str(WEEKS_NIGHTS[0]))
+        if nights_text not in {str(n) for n in WEEKS_NIGHTS}:
+            raise web.HTTPBadRequest(
+                text=f"nights must be one of {', '.join(map(str, WEEKS_NIGHTS))}",
+                headers=_SECURITY_HEADERS,
+            )
+        nights = int(nights_text)
+        room = self._weeks_room(request)
+        latest = await self._recent(room, 1)
+        report = None
+        if latest:
+            first, last = period_of(date.fromisoformat(latest[0].night_date), nights)
+            report = await self._report(room, first, last, missing_ok=True)
+        room_query = urlencode({"room": room})
+        report_href = ""
+        if report is not None:
+            period = urlencode({"from": report.first, "to": report.last, "room": room})
+            report_href = f"report?{period}{extra}"
+        document = render_weeks(
+            report,
+            wide=None if report is None else report_charts(report),
+            narrow=None if report is None else report_charts(report, width=PHONE_WIDTH),
+            span_links=[
+                Link(f"weeks?nights={n}&{room_query}{extra}", f"Last {n} nights", n == nights)
+                for n in WEEKS_NIGHTS
+            ],
+            room_links=[
+                Link(f"weeks?nights={nights}&{urlencode({'room': r})}{extra}", name, r == room)
+                for r, name in self.room_names.items()
+            ]
+            if len(self.room_names) > 1
+            else [],
+            report_href=report_href,
+            back="./" + token,
+            empty_message=f"No nights of {self.room_names[room]} yet.",
+            viewer=self._viewer(request),
+        )
+        return web.Response(text=document, content_type="text/html", headers=_SECURITY_HEADERS)
+
+    async def report_page(self, request: web.Request) -> web.Response:
+        """The printable report of `?from=` to `?to=` (night dates), `?room=` or the first room."""
+        token = _token_query(request)
+        days = []
+        for key in ("from", "to"):
+            text = request.query.get(key, "")
+            try:
+                days.append(date.fromisoformat(text))
+            except ValueError:
+                raise web.HTTPBadRequest(
+                    text=f"{key} must be a night's date like 2026-11-24 (got {text[:20]!r})",
+                    headers=_SECURITY_HEADERS,
+                ) from None
+        room = self._weeks_room(request)
+        report = await self._report(room, days[0], days[1])
+        assert report is not None  # noqa: S101 - _report returns None only when missing_ok
+        extra = "&" + token[1:] if token else ""
+        document = render_html(
+            report,
+            printed=False,
+            back="./" + token,
+            weeks_href=f"weeks?{urlencode({'room': room})}{extra}",
+            viewer=self._viewer(request),
+        )
+        return web.Response(text=document, content_type="text/html", headers=_SECURITY_HEADERS)
 
     # --- the person's labels: the only writes -----------------------------------------------
 
@@ -559,6 +730,26 @@ class _Dashboard:
         raise web.HTTPSeeOther(
             f"../../?room={quote(room)}" + _token_query(request).replace("?", "&")
         )
+
+    async def add_note(self, request: web.Request) -> web.Response:
+        """The nights page's note form; back to the room's nights (303), or a clear refusal."""
+        if self.note_keeper is None:
+            raise web.HTTPNotFound(text="notes need the running service")
+        form = await self._trusted_form(request)
+        room = request.match_info["room"]
+        if room not in self.room_names:
+            return _refusal("No such room.", "../../", status=404)
+        back = f"../../?room={quote(room)}" + _token_query(request).replace("?", "&")
+        when = str(form.get("at", "")).strip()
+        try:
+            at = _wall_time(when, self.zone) if when else None
+        except ValueError:
+            return _refusal(f"{when!r} is not a date and time like 2026-11-23T22:00.", back)
+        try:
+            await self.note_keeper.keep_note(room, str(form.get("text", "")), at, "dashboard")
+        except NoteRefused as refused:
+            return _refusal(f"The note was not kept. {refused}", back)
+        raise web.HTTPSeeOther(back)
 
     def _labeller(self) -> Labeller:
         if self.labeller is None:
@@ -625,6 +816,7 @@ class _Chart:
 class _Trend:
     room_name: str
     chart: _Chart
+    notes: tuple[tuple[str, str], ...] = ()  # (local time, text), numbered as on the chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -668,6 +860,13 @@ class _EventRow:
     spasm_like: str
     label: str  # the person's word, in words; empty when none
     labellable: bool  # spasm-like, and the service takes labels
+
+
+@dataclass(frozen=True, slots=True)
+class _NoteRow:
+    time: str
+    text: str
+    source: str  # cli | ha | dashboard | simulation
 
 
 @dataclass(frozen=True, slots=True)
@@ -777,6 +976,17 @@ def _parse_date(text: str) -> date:
             headers=_SECURITY_HEADERS,
         )
     return day
+
+
+def _wall_time(text: str, zone: ZoneInfo) -> float:
+    """A datetime-local field (the person's wall time, no offset) as UTC epoch seconds."""
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp()
+
+
+def _weekday_time(t: float, zone: ZoneInfo) -> str:
+    """Weekday and time, "Mon 22:00": a night's date runs noon to noon, over two days."""
+    return datetime.fromtimestamp(t, zone).strftime("%a %H:%M")
 
 
 def _local(t: float, zone: ZoneInfo, seconds: bool = False) -> str:
@@ -920,6 +1130,7 @@ def make_app(
     labeller: Labeller | None = None,
     ingress_proxy: IPv4Address | IPv6Address | None = None,
     live: LiveSource | None = None,
+    note_keeper: NoteKeeper | None = None,
 ) -> web.Application:
     """The dashboard as an aiohttp application; `token` None leaves it open (localhost only).
 
@@ -947,6 +1158,7 @@ def make_app(
         requests,
         behind_ingress=ingress_proxy is not None,
         live=live,
+        note_keeper=note_keeper,
     )
     date_part = r"{date:\d{4}-\d{2}-\d{2}}"
     app.router.add_get("/", dashboard.index)
@@ -956,7 +1168,10 @@ def make_app(
     app.router.add_get(f"/api/nights/{{room}}/{date_part}", dashboard.api_night)
     app.router.add_post(f"/nights/{{room}}/{date_part}/label", dashboard.label_event)
     app.router.add_post("/rooms/{room}/missed", dashboard.report_missed)
+    app.router.add_post("/rooms/{room}/notes", dashboard.add_note)
     app.router.add_get("/live", dashboard.live_page)
+    app.router.add_get("/weeks", dashboard.weeks_page)
+    app.router.add_get("/report", dashboard.report_page)
     app.router.add_get("/api/live", dashboard.api_live)
     app.router.add_get("/healthz", dashboard.healthz)
     app.router.add_get("/metrics", dashboard.metrics_text)
@@ -984,6 +1199,7 @@ async def serve_dashboard(
     metrics: MetricsSource,
     labeller: Labeller | None = None,
     live: LiveSource | None = None,
+    note_keeper: NoteKeeper | None = None,
 ) -> tuple[DashboardListeners, str | None] | None:
     """The dashboard as configured, and its direct address; None when off or nothing started.
 
@@ -1005,6 +1221,7 @@ async def serve_dashboard(
             labeller=labeller,
             ingress_proxy=ingress_proxy,
             live=live,
+            note_keeper=note_keeper,
         )
 
     direct: web.AppRunner | None = None

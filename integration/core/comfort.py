@@ -371,6 +371,13 @@ ANTICIPATE_MAX_C = 1.5
 RATE_MIN_RUN_S = 600.0
 # An actuator that moves the room slower than this can barely hold it: start it at the middle.
 WEAK_RATE_C_PER_H = 0.5
+# A room drifting faster than this by itself is a window open, not the room.
+MAX_DRIFT_C_PER_H = 6.0
+# Before a band change the room's own drift is counted on only as measured in an idle spell
+# this recent, and only for this share of it: the drift follows the outside temperature, which
+# keeps moving through the night (a warm evening's drift is not the one of 4 am).
+IDLE_DRIFT_FRESH_S = 3600.0
+DRIFT_TRUST = 0.5
 
 
 @dataclass(slots=True)
@@ -407,6 +414,9 @@ class Anticipation:
         # whole runs: near 0 or below, the actuator can barely hold the room.
         self.rate_c_per_h: dict[str, float | None] = {"heat": None, "cool": None}
         self.lag_s: float | None = None
+        # How the room drifts with everything off (°C/h; below 0 it cools by itself), from the
+        # idle spells before each run: what the next band can count on the room doing alone.
+        self.drift_c_per_h: float | None = None
         self.observations = 0
         self.updated_at: float | None = None
         self._watch: _Watch | None = None
@@ -431,6 +441,12 @@ class Anticipation:
                 )
         if temp_c is not None:
             self._watch = _Watch(key, t, temp_c, self._SIGNS[key], temp_c, t)
+
+    def idle_drift(self, drift_c_per_h: float) -> None:
+        """One idle spell's drift, clear of any switch's run-on: into the running mean."""
+        old = self.drift_c_per_h
+        drift = max(-MAX_DRIFT_C_PER_H, min(MAX_DRIFT_C_PER_H, drift_c_per_h))
+        self.drift_c_per_h = drift if old is None else old + ANTICIPATE_WEIGHT * (drift - old)
 
     def weak(self, direction: str) -> bool:
         """Whether runs in `direction` barely move the room (slower than WEAK_RATE_C_PER_H)."""
@@ -471,6 +487,7 @@ class Anticipation:
                 for direction, rate in self.rate_c_per_h.items()
             },
             "lag_s": None if self.lag_s is None else round(self.lag_s, 1),
+            "drift_c_per_h": None if self.drift_c_per_h is None else round(self.drift_c_per_h, 3),
             "observations": self.observations,
             "updated_at": self.updated_at,
         }
@@ -485,6 +502,9 @@ class Anticipation:
             rate = saved.get(f"{direction}_rate_c_per_h")
             if isinstance(rate, int | float) and math.isfinite(rate):
                 self.rate_c_per_h[direction] = max(-20.0, min(20.0, float(rate)))
+        drift = saved.get("drift_c_per_h")
+        if isinstance(drift, int | float) and math.isfinite(drift):
+            self.drift_c_per_h = max(-MAX_DRIFT_C_PER_H, min(MAX_DRIFT_C_PER_H, float(drift)))
         lag = saved.get("lag_s")
         if isinstance(lag, int | float) and math.isfinite(lag) and lag >= 0:
             self.lag_s = float(lag)
@@ -565,6 +585,10 @@ class ComfortController:
         self._ran_until: dict[str, float] = {}  # "heat"/"cool" → when that direction stopped
         self._step_at: tuple[float, float | None] = (-math.inf, None)  # this step's time, °C
         self._trend: deque[tuple[float, float]] = deque(maxlen=TREND_SAMPLES)
+        # The last clean idle TREND window's drift (°C/h) and when it was measured.
+        self._idle_drift: float | None = None
+        self._idle_drift_t = -math.inf
+        self._idle_drift_new = False  # measured in this idle spell, not yet learned
         # An actuator that did nothing: "heat"/"cool" → not tried again before this time.
         self.no_effect: dict[str, float] = {}
         self._run_began: tuple[float, float] | None = None  # the run's start, the drift before
@@ -592,6 +616,7 @@ class ComfortController:
         temp_c = None if fused is None else fused[0]
         self.anticipation.observe(now, temp_c)
         self._remember_trend(now, temp_c)
+        self._remember_idle_drift(now)
         self._step_at = (now, temp_c)
         transitions: list[str] = []
         if fault is not None:
@@ -658,6 +683,9 @@ class ComfortController:
         now, temp_c = self._step_at
         if after in (State.HEATING, State.COOLING):
             self._run_began = (now, self._drifting())
+            if self._idle_drift is not None and self._idle_drift_new:
+                self.anticipation.idle_drift(self._idle_drift)
+                self._idle_drift_new = False
             self._run_best = -math.inf  # the most the run has changed the drift, so far
         for mode, state in (("heat", State.HEATING), ("cool", State.COOLING)):
             if before is state:
@@ -687,6 +715,7 @@ class ComfortController:
         self._switched_at = {k: t - by_s for k, t in self._switched_at.items()}
         self._ran_until = {k: t - by_s for k, t in self._ran_until.items()}
         self._trend.clear()
+        self._idle_drift = None
         if self._blind_since is not None:
             self._blind_since -= by_s
 
@@ -830,17 +859,27 @@ class ComfortController:
         margin, gap = s.step_c(s.edge_margin), s.step_c(s.hysteresis)
         upcoming = self._band_edges(upcoming_band)
         run_on = self._run_on()
-        ceiling = band.high_c - margin - run_on["heat_stop"]
-        floor = band.low_c + margin + run_on["cool_stop"]
+        # The band in force holds until the next begins: a lead-in run stops short of its edge
+        # by the run-on, and by what the room's own drift adds before the change.
+        drift_c = self._drift_until(upcoming_band, now)
+        ceiling = band.high_c - margin - run_on["heat_stop"] - max(0.0, drift_c)
+        floor = band.low_c + margin + run_on["cool_stop"] + max(0.0, -drift_c)
         heat_on_c = _clamp(upcoming.heat_on_c, edges.heat_on_c, ceiling - gap)
         heat_off_c = _clamp(upcoming.heat_off_c, heat_on_c + gap, max(ceiling, heat_on_c + gap))
         cool_on_c = _clamp(upcoming.cool_on_c, floor + gap, edges.cool_on_c)
         cool_off_c = _clamp(upcoming.cool_off_c, min(floor, cool_on_c - gap), cool_on_c - gap)
-        if upcoming_band.low_c > band.low_c:  # warmer ahead: cool no lower than it wants
-            cool_off_c = max(cool_off_c, upcoming_band.low_c + margin)
+        # Warmer ahead: cool no lower than it wants; cooler ahead: heat no higher than it wants
+        # (unless the room's own drift takes it there before that band begins).
+        floor_c, ceiling_c = upcoming_band.low_c + margin, upcoming_band.high_c - margin
+        if upcoming_band.low_c > band.low_c and not self._drifts_back(
+            floor_c - cool_off_c, 1.0, upcoming_band, now
+        ):
+            cool_off_c = max(cool_off_c, floor_c)
             cool_on_c = max(cool_on_c, cool_off_c + gap)
-        if upcoming_band.high_c < band.high_c:  # cooler ahead: heat no higher than it wants
-            heat_off_c = min(heat_off_c, upcoming_band.high_c - margin)
+        if upcoming_band.high_c < band.high_c and not self._drifts_back(
+            heat_off_c - ceiling_c, -1.0, upcoming_band, now
+        ):
+            heat_off_c = min(heat_off_c, ceiling_c)
             heat_on_c = min(heat_on_c, heat_off_c - gap)
         return Edges(heat_on_c, heat_off_c, cool_on_c, cool_off_c)
 
@@ -862,10 +901,39 @@ class ComfortController:
             edges.cool_on_c,
             edges.cool_off_c,
         )
-        if later.low_c > band.low_c:
-            cool_off_c = max(cool_off_c, later.low_c + margin)
+        floor_c = later.low_c + margin
+        if later.low_c > band.low_c and not self._drifts_back(
+            floor_c - cool_off_c, 1.0, later, now
+        ):
+            cool_off_c = max(cool_off_c, floor_c)
             cool_on_c = max(cool_on_c, cool_off_c + gap)
         return Edges(heat_on_c, heat_off_c, cool_on_c, cool_off_c)
+
+    def _drift_until(self, ahead: Band, now: float) -> float:
+        """How far (°C) the room's own drift is counted on to move it before `ahead` begins."""
+        drift = self._idle_drift
+        if not self.settings.learn or drift is None or now - self._idle_drift_t > IDLE_DRIFT_FRESH_S:
+            return 0.0
+        return DRIFT_TRUST * drift * self._until(ahead, now) / 3600
+
+    def _drifts_back(self, excess_c: float, sign: float, ahead: Band, now: float) -> bool:
+        """Whether the room left alone moves `excess_c` (sign +1 up, -1 down) before `ahead` begins.
+
+        A run that leaves the room where the next band does not want it is a reversal in
+        waiting, unless the room's own drift undoes it first: a draughty room falls into a
+        cooler band by itself, a heavy one on a warm night warms into a warmer one. Counted on
+        only when measured lately with everything off, and then only DRIFT_TRUST of it.
+        """
+        return excess_c <= 0 or self._drift_until(ahead, now) * sign >= excess_c
+
+    def _until(self, band: Band, now: float) -> float:
+        """Seconds from `now` until scheduled `band` next begins (0 if it is not scheduled)."""
+        starts = [
+            next_local_time(now, _parse_hhmm(b.start), self._tz) - now
+            for b in self.settings.bands
+            if b.name == band.name
+        ]
+        return min(starts, default=0.0)
 
     def _heading(self, band: Band, now: float) -> Band:
         """The band the room is heading for: the next one within the lead, else this one."""
@@ -907,6 +975,15 @@ class ComfortController:
             self._trend.clear()
         elif not self._trend or now - self._trend[-1][0] >= TREND_STEP_S:
             self._trend.append((now, temp_c))
+
+    def _remember_idle_drift(self, now: float) -> None:
+        """The room's drift over the last TREND window if all of it was idle and clear of run-on."""
+        if self.state is not State.IDLE or len(self._trend) < TREND_SAMPLES or self.window_open:
+            return
+        last_switch = max(self._switched_at.values(), default=-math.inf)
+        if self._trend[0][0] - last_switch >= (self.anticipation.lag_s or 0.0):
+            self._idle_drift, self._idle_drift_new = self._drifting(), True
+            self._idle_drift_t = now
 
     def _drifting(self) -> float:
         """How the room moves by itself lately, °C/h (0 until TREND_SAMPLES are in)."""

@@ -14,7 +14,10 @@ from pydantic import ValidationError
 from integration.adapters.ha_discovery import (
     EVENT_TYPES,
     BandCommand,
+    Command,
+    NoteDraftCommand,
     PauseCommand,
+    SaveNoteCommand,
     SummaryNowCommand,
     clear_messages,
     command_topics,
@@ -125,6 +128,19 @@ ALLOWED_KEYS: dict[str, frozenset[str]] = {
     # https://www.home-assistant.io/integrations/button.mqtt/
     "button": _ENTITY_KEYS
     | {"command_template", "command_topic", "device_class", "payload_press", "retain"},
+    # https://www.home-assistant.io/integrations/text.mqtt/
+    "text": _ENTITY_KEYS
+    | {
+        "command_template",
+        "command_topic",
+        "max",
+        "min",
+        "mode",
+        "pattern",
+        "retain",
+        "state_topic",
+        "value_template",
+    },
     # https://www.home-assistant.io/integrations/device_trigger.mqtt/
     "device_automation": frozenset(
         {
@@ -147,6 +163,7 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
     "number": frozenset({"command_topic"}),
     "switch": frozenset({"command_topic"}),
     "button": frozenset({"command_topic"}),
+    "text": frozenset({"command_topic"}),
     "device_automation": frozenset({"automation_type", "topic", "type", "subtype", "device"}),
 }
 # https://www.home-assistant.io/integrations/sensor.mqtt/#device
@@ -219,6 +236,9 @@ def test_payload_values_are_ones_ha_accepts(topic: str, payload: dict[str, Any])
     if component == "number":
         assert payload["min"] < payload["max"]
         assert payload["mode"] in {"auto", "box", "slider"}
+    if component == "text":  # HA's text state holds at most 255 characters
+        assert 0 <= payload["min"] < payload["max"] <= 255
+        assert payload["mode"] in {"text", "password"}
     if component == "device_automation":
         assert payload["automation_type"] == "trigger"
     else:
@@ -283,6 +303,8 @@ def test_each_room_has_the_documented_entities() -> None:
         ("button", "confirm_spasm"),
         ("button", "reject_spasm"),
         ("button", "report_spasm"),
+        ("text", "note"),
+        ("button", "save_note"),
         ("sensor", "latest_spasm_label"),
         ("sensor", "last_movement"),
         ("binary_sensor", "window_open"),
@@ -360,6 +382,7 @@ def test_every_state_and_command_topic_is_a_room_topic() -> None:
             own.label,
             own.so_far,
             own.learned,
+            own.note,
         } | rules_topics
         commands = {
             own.set_band_low,
@@ -367,6 +390,8 @@ def test_every_state_and_command_topic_is_a_room_topic() -> None:
             own.set_pause,
             own.summary_now,
             own.set_label,
+            own.set_note,
+            own.save_note,
         }
         for key in ("state_topic", "json_attributes_topic", "topic"):
             if key in payload:
@@ -392,8 +417,8 @@ def test_room_topics_scheme() -> None:
     )
 
 
-def test_command_topics_are_five_per_room() -> None:
-    assert len(command_topics(CONFIG)) == 10
+def test_command_topics_are_seven_per_room() -> None:
+    assert len(command_topics(CONFIG)) == 14
     assert f"{BASE}/guest/set/pause" in command_topics(CONFIG)
 
 
@@ -425,12 +450,33 @@ def test_discovery_prefix_comes_from_config() -> None:
         (f"{BASE}/bedroom/set/pause", b"ON", PauseCommand("bedroom", paused=True)),
         (f"{BASE}/bedroom/set/pause", b"off", PauseCommand("bedroom", paused=False)),
         (f"{BASE}/bedroom/set/summary_now", b"PRESS", SummaryNowCommand("bedroom")),
+        (
+            f"{BASE}/bedroom/set/note",
+            b" baclofen 10 mg at 22:00 ",
+            NoteDraftCommand("bedroom", "baclofen 10 mg at 22:00"),
+        ),
+        (f"{BASE}/guest/set/note", b"", NoteDraftCommand("guest", "")),
+        (f"{BASE}/guest/set/note", "é" * 255, NoteDraftCommand("guest", "é" * 255)),
+        (f"{BASE}/bedroom/set/save_note", b"PRESS", SaveNoteCommand("bedroom")),
     ],
-    ids=["low", "high-padded", "low-edge", "high-edge", "pause", "resume", "summary"],
+    ids=[
+        "low",
+        "high-padded",
+        "low-edge",
+        "high-edge",
+        "pause",
+        "resume",
+        "summary",
+        "note-draft",
+        "note-draft-cleared",
+        "note-draft-longest",
+        "save-note",
+    ],
 )
 def test_parse_command_accepts_what_ha_sends(
-    topic: str, payload: bytes, expected: BandCommand | PauseCommand | SummaryNowCommand
+    topic: str, payload: bytes | str, expected: Command
 ) -> None:
+    payload = payload.encode() if isinstance(payload, str) else payload
     assert parse_command(CONFIG, topic, payload) == expected
 
 
@@ -447,6 +493,10 @@ def test_parse_command_accepts_what_ha_sends(
         (f"{BASE}/bedroom/set/band_low", b"\xff\xfe"),
         (f"{BASE}/bedroom/set/pause", b"maybe"),
         (f"{BASE}/bedroom/set/summary_now", b"ON"),
+        (f"{BASE}/bedroom/set/note", b"x" * 256),
+        (f"{BASE}/bedroom/set/note", b"\xff\xfe"),
+        (f"{BASE}/bedroom/set/save_note", b"ON"),
+        (f"{BASE}/attic/set/save_note", b"PRESS"),
         (f"{BASE}/bedroom/set/volume", b"3"),
         (f"{BASE}/bedroom/state", b"{}"),
         (f"{BASE}/bedroom/set/band_low/extra", b"18"),
@@ -465,6 +515,10 @@ def test_parse_command_accepts_what_ha_sends(
         "not-utf8",
         "pause-garbage",
         "summary-wrong-payload",
+        "note-draft-too-long",
+        "note-draft-not-utf8",
+        "save-note-wrong-payload",
+        "save-note-unknown-room",
         "unknown-verb",
         "not-a-command",
         "extra-level",

@@ -233,6 +233,7 @@ async def test_prune_deletes_only_history_older_than_retention(tmp_path: Path) -
 
         assert deleted == {
             "labels": 1,
+            "notes": 0,  # tests/adapters/test_store_notes.py prunes notes
             "events": 1,
             "actions": 1,
             "readings_minute": 1,

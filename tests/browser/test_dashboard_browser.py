@@ -29,6 +29,7 @@ from integration.adapters.metrics import ServiceMetrics
 from integration.adapters.store import Store
 from integration.adapters.web import Health, make_app, start_dashboard
 from integration.core.labels import EventLabel, Label
+from integration.core.notes import Note, NoteRefused, make_note
 from integration.core.readings import AccelSamples
 from integration.errors import LabelRefusedError
 from tests.browser.history import ROOM_NAMES, ZONE, ReplayedNight, fill
@@ -99,10 +100,20 @@ class RefusingLabeller:
         raise LabelRefusedError("not in this test")
 
 
+class RefusingNoteKeeper:
+    """Notes are taken (a form per room on the nights page) and refused: layout is the point."""
+
+    async def keep_note(self, room: str, text: str, at: float | None, source: str) -> Note:
+        raise NoteRefused("not in this test")
+
+
 @pytest.fixture
 async def dashboard(tmp_path: Path) -> AsyncIterator[Dashboard]:
     store = await Store.open(tmp_path / "history.db")
     night = await fill(store)
+    bed = night.summary.bed_time
+    for at, text in ((bed - 3600, "baclofen 10 mg at 22:00, first dose"), (bed + 5400, "woke hot")):
+        await store.add_note(make_note("bedroom", text, at, night.summary.wake_time, "cli"))
     live = live_minute(1_764_962_400.0)
     app = make_app(
         store=store,
@@ -113,6 +124,7 @@ async def dashboard(tmp_path: Path) -> AsyncIterator[Dashboard]:
         room_names=ROOM_NAMES,
         labeller=RefusingLabeller(),
         live=lambda: live.view(1_764_962_460.4),
+        note_keeper=RefusingNoteKeeper(),
     )
     runner = await start_dashboard(app, "127.0.0.1", 0)
     host, port = runner.addresses[0][:2]
@@ -224,6 +236,7 @@ async def test_nights_list_dom_has_the_trend_and_links_that_resolve(
     assert console == []
     assert dom.count('class="chart trend-chart"') == 4  # two rooms, wide and narrow
     assert "<h1>Nights</h1>" in dom
+    assert dom.count('<form class="note" method="post"') == 2  # a note form per room
     links = re.findall(r'href="(nights/[^"]+)"', dom)
     assert urljoin(dashboard.base_url, links[1]) == dashboard.night_url  # [0]: the guest room
     night_dom, night_console = await run_chromium(
@@ -245,6 +258,8 @@ async def test_night_dom_has_the_chart_the_figures_and_every_event(
     assert f'<span class="value">{night.summary.spasm_count}</span>' in dom
     assert "<h2>Morning summary</h2>" in dom
     assert f"<h2>Events ({len(night.events)})</h2>" in dom
+    assert "<h2>Your notes (2)</h2>" in dom  # the evening's note belongs to this night too
+    assert "baclofen 10 mg at 22:00, first dose" in dom
     assert "<script" not in dom
 
 
