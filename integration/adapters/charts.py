@@ -315,28 +315,33 @@ def night_chart(
     return _serialize(svg)
 
 
-def _temperature_plot(
-    svg: ET.Element, minutes: Sequence[MinuteRecord], x: _Scale, lowest: float, highest: float
-) -> None:
-    lo, hi = math.floor(lowest - TEMP_PAD_C), math.ceil(highest + TEMP_PAD_C)
-    y = _Scale(lo, hi, NIGHT_TOP + TEMP_HEIGHT, NIGHT_TOP)
+def _temperature_axis(
+    svg: ET.Element,
+    span_c: tuple[float, float],
+    y_px: tuple[float, float],
+    x_px: tuple[float, float],
+    label_gap: float,
+) -> _Scale:
+    """Whole-degree padded °C scale over `span_c`, its grid lines and labels; returns the scale."""
+    lo, hi = math.floor(span_c[0] - TEMP_PAD_C), math.ceil(span_c[1] + TEMP_PAD_C)
+    y = _Scale(lo, hi, y_px[0], y_px[1])
     grid = ET.SubElement(svg, "g", {"class": "temp-axis"})
     step = _nice_step(hi - lo, 5)
     value = math.ceil(lo / step) * step
     while value <= hi + 1e-9:
-        ET.SubElement(
-            grid,
-            "line",
-            {
-                "class": "grid",
-                "x1": _n(NIGHT_LEFT),
-                "x2": _n(x.out_hi),
-                "y1": _n(y(value)),
-                "y2": _n(y(value)),
-            },
-        )
-        _text(grid, NIGHT_LEFT - 8, y(value) + 4, f"{value:g} °C", {"text-anchor": "end"})
+        line = {"class": "grid", "x1": _n(x_px[0]), "x2": _n(x_px[1])}
+        ET.SubElement(grid, "line", {**line, "y1": _n(y(value)), "y2": _n(y(value))})
+        _text(grid, x_px[0] - label_gap, y(value) + 4, f"{value:g} °C", {"text-anchor": "end"})
         value += step
+    return y
+
+
+def _temperature_plot(
+    svg: ET.Element, minutes: Sequence[MinuteRecord], x: _Scale, lowest: float, highest: float
+) -> None:
+    y = _temperature_axis(
+        svg, (lowest, highest), (NIGHT_TOP + TEMP_HEIGHT, NIGHT_TOP), (NIGHT_LEFT, x.out_hi), 8
+    )
 
     band_points = [
         None if m.low_c is None or m.high_c is None else (m.low_c, m.high_c) for m in minutes
@@ -1006,25 +1011,9 @@ def temperature_weeks_chart(
             {"class": "empty", "text-anchor": "middle"},
         )
         return _serialize(svg)
-    lo, hi = math.floor(min(values) - TEMP_PAD_C), math.ceil(max(values) + TEMP_PAD_C)
-    y = _Scale(lo, hi, bottom, WEEKS_TOP)
-    grid = ET.SubElement(svg, "g", {"class": "temp-axis"})
-    step = _nice_step(hi - lo, 5)
-    value = math.ceil(lo / step) * step
-    while value <= hi + 1e-9:
-        ET.SubElement(
-            grid,
-            "line",
-            {
-                "class": "grid",
-                "x1": _n(WEEKS_LEFT),
-                "x2": _n(axis.right),
-                "y1": _n(y(value)),
-                "y2": _n(y(value)),
-            },
-        )
-        _text(grid, WEEKS_LEFT - 6, y(value) + 4, f"{value:g} °C", {"text-anchor": "end"})
-        value += step
+    y = _temperature_axis(
+        svg, (min(values), max(values)), (bottom, WEEKS_TOP), (WEEKS_LEFT, axis.right), 6
+    )
     strips = ET.SubElement(svg, "g", {"class": "bands"})
     for day in axis.days():
         band = bands.get(day)

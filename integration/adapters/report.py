@@ -79,8 +79,11 @@ NOT_A_MEDICAL_DEVICE = (
     "polysomnography."
 )
 
-# The same templates as the dashboard's pages, with the same settings (see web.py).
-_TEMPLATES = Environment(
+# Autoescape on for every template: they are all HTML. StrictUndefined makes a name missing from
+# a page's context an error in the tests rather than an empty cell; templates are package data
+# that cannot change while the service runs, so they are compiled once and not re-checked. The
+# dashboard's pages (web.py) render with this same environment.
+TEMPLATES = Environment(
     loader=PackageLoader("integration.adapters", "templates"),
     autoescape=True,
     undefined=StrictUndefined,
@@ -88,8 +91,9 @@ _TEMPLATES = Environment(
     lstrip_blocks=True,
     auto_reload=False,
 )
-_STYLESHEET = (files("integration.adapters") / "static" / "dashboard.css").read_text("utf-8")
-_TEMPLATES.globals["stylesheet"] = Markup(_STYLESHEET)  # noqa: S704 - our packaged file, not data
+# Ours, read once; trusted markup, so the template puts it in <style> as it is.
+STYLESHEET = (files("integration.adapters") / "static" / "dashboard.css").read_text("utf-8")
+TEMPLATES.globals["stylesheet"] = Markup(STYLESHEET)  # noqa: S704 - our packaged file, not data
 
 
 def _ratio_words(group: GroupRate, reference: str) -> str:
@@ -103,7 +107,7 @@ def _ratio_words(group: GroupRate, reference: str) -> str:
     return f"{ratio.ratio:.2f} ({ratio.low:.2f} to {high})"
 
 
-_TEMPLATES.globals["ratio_words"] = _ratio_words
+TEMPLATES.globals["ratio_words"] = _ratio_words
 
 
 class ReportRefusedError(ValueError):
@@ -484,7 +488,7 @@ def render_html(
 
     `back` and `weeks_href` link the page into the dashboard; the PDF has neither.
     """
-    return _TEMPLATES.get_template("report.html").render(
+    return TEMPLATES.get_template("report.html").render(
         title=f"{report.room_name}: nights {report.period}",
         back=back,
         viewer=viewer,
@@ -519,7 +523,7 @@ def render_weeks(
     viewer: str = "",
 ) -> str:
     """The dashboard's weeks view: the report's charts at both widths, the associations."""
-    return _TEMPLATES.get_template("weeks.html").render(
+    return TEMPLATES.get_template("weeks.html").render(
         title="The weeks" if report is None else f"The weeks: {report.room_name}",
         back=back,
         viewer=viewer,

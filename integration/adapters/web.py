@@ -44,7 +44,6 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from importlib.resources import files
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlencode
@@ -53,12 +52,13 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from integration.adapters.charts import PHONE_WIDTH, live_chart, night_chart, trend_chart
 from integration.adapters.livesignal import POINT_HZ, WINDOW_S, SensorView
 from integration.adapters.report import (
+    STYLESHEET,
+    TEMPLATES,
     Link,
     NoNightsError,
     Report,
@@ -107,22 +107,8 @@ LIVE_REFRESH_S = 1
 # Who HA's ingress says is looking (X-Remote-User-*): shown on the pages, so kept to one short line.
 MAX_VIEWER_CHARS = 64
 
-# Autoescape on for every template: they are all HTML. StrictUndefined makes a name missing from
-# a page's context an error in the tests rather than an empty cell; templates are package data
-# that cannot change while the service runs, so they are compiled once and not re-checked.
-_TEMPLATES = Environment(
-    loader=PackageLoader("integration.adapters", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=False,
-)
-# Ours, read once; trusted markup, so the template puts it in <style> as it is.
-_STYLESHEET = (files("integration.adapters") / "static" / "dashboard.css").read_text("utf-8")
-_TEMPLATES.globals["stylesheet"] = Markup(_STYLESHEET)  # noqa: S704 - our packaged file, not data
 # CSP allows an inline <style> by the base64 SHA-256 of its exact text (a CSP "hash-source").
-_STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_STYLESHEET.encode()).digest()).decode()
+_STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(STYLESHEET.encode()).digest()).decode()
 
 # No scripts, no fetches, no frames inside; SVG and the one stylesheet only, by its hash, so not
 # even an injected <style> or style="" would apply. Embedding in HA's iframe stays allowed (no
@@ -1046,7 +1032,7 @@ def _page(
     `live_href` puts a link to the live page in the header; `refresh_s` makes the page reload
     itself that often.
     """
-    document = _TEMPLATES.get_template(template).render(
+    document = TEMPLATES.get_template(template).render(
         title=title, back=back, viewer=viewer, live_href=live_href, refresh_s=refresh_s, **context
     )
     return web.Response(

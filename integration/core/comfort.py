@@ -912,7 +912,11 @@ class ComfortController:
     def _drift_until(self, ahead: Band, now: float) -> float:
         """How far (°C) the room's own drift is counted on to move it before `ahead` begins."""
         drift = self._idle_drift
-        if not self.settings.learn or drift is None or now - self._idle_drift_t > IDLE_DRIFT_FRESH_S:
+        if (
+            not self.settings.learn
+            or drift is None
+            or now - self._idle_drift_t > IDLE_DRIFT_FRESH_S
+        ):
             return 0.0
         return DRIFT_TRUST * drift * self._until(ahead, now) / 3600
 

@@ -18,11 +18,10 @@ from integration.adapters.store import Store
 from integration.config import load_config
 from integration.core.events import Action, ActionKind, MovementEvent
 from integration.core.readings import Tick
-from integration.core.room import Outputs
 from integration.core.simulation.night import NightSpec, simulate_night
 from integration.core.summary import MinuteRecord, NightSummary
 from integration.messages import InboundMessage
-from integration.pipeline import Pipeline
+from integration.pipeline import Pipeline, PipelineOutputs
 from integration.replay import replay
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,12 +40,12 @@ class _KeepingMinutes(Pipeline):
 
     minutes: list[MinuteRecord]
 
-    def handle(self, item: InboundMessage | Tick) -> Outputs:
+    def handle(self, item: InboundMessage | Tick) -> PipelineOutputs:
         out = super().handle(item)
         self.minutes.extend(out.minutes)
         return out
 
-    def end_of_input(self, now: float) -> Outputs:
+    def end_of_input(self, now: float) -> PipelineOutputs:
         out = super().end_of_input(now)
         self.minutes.extend(out.minutes)
         return out
